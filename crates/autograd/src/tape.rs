@@ -1,0 +1,244 @@
+//! The tape: a Wengert list of recorded operations, walked backwards once.
+
+use crate::{Gradients, Param, ParamId};
+use std::cell::RefCell;
+use strata_tensor::Tensor;
+
+/// The derivative rule of one recorded operation.
+pub trait Backward {
+    /// Gradients with respect to each input, in input order, given the gradient with respect to
+    /// the output. `needs[i]` says whether input `i` wants a gradient; rules skip the work (and
+    /// return `None`) for inputs that do not, such as a layer's input images.
+    fn backward(
+        &self,
+        grad: &Tensor,
+        inputs: &[&Tensor],
+        output: &Tensor,
+        needs: &[bool],
+    ) -> Vec<Option<Tensor>>;
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Leaf {
+    Constant,
+    Variable,
+    Param(ParamId),
+    Op,
+}
+
+struct Node {
+    value: Tensor,
+    inputs: Vec<usize>,
+    rule: Option<Box<dyn Backward>>,
+    leaf: Leaf,
+    requires_grad: bool,
+}
+
+/// Records operations for one forward pass so that [`Tape::backward`] can differentiate them.
+///
+/// Nodes are appended after their inputs, so the reverse sweep is a plain loop. An operation
+/// none of whose inputs needs a gradient records no rule, so inference costs almost nothing
+/// beyond the arithmetic. Use one tape per step; dropping it frees everything it held.
+#[derive(Default)]
+pub struct Tape {
+    nodes: RefCell<Vec<Node>>,
+}
+
+/// A value on a tape. Cheap to copy; it cannot outlive its tape.
+#[derive(Clone, Copy)]
+pub struct Var<'t> {
+    tape: &'t Tape,
+    id: usize,
+}
+
+impl Tape {
+    /// An empty tape.
+    pub fn new() -> Tape {
+        Tape::default()
+    }
+
+    /// How many nodes the tape holds.
+    pub fn len(&self) -> usize {
+        self.nodes.borrow().len()
+    }
+
+    /// Whether the tape holds no nodes.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.borrow().is_empty()
+    }
+
+    /// Forgets every node, keeping the node list's storage for the next step.
+    pub fn clear(&mut self) {
+        self.nodes.get_mut().clear();
+    }
+
+    fn push(
+        &self,
+        value: Tensor,
+        inputs: Vec<usize>,
+        rule: Option<Box<dyn Backward>>,
+        leaf: Leaf,
+        requires_grad: bool,
+    ) -> Var<'_> {
+        let mut nodes = self.nodes.borrow_mut();
+        nodes.push(Node {
+            value,
+            inputs,
+            rule,
+            leaf,
+            requires_grad,
+        });
+        Var {
+            tape: self,
+            id: nodes.len() - 1,
+        }
+    }
+
+    /// A value that never gets a gradient (inputs, labels, masks).
+    pub fn constant(&self, value: Tensor) -> Var<'_> {
+        self.push(value, Vec::new(), None, Leaf::Constant, false)
+    }
+
+    /// A value that gets a gradient, readable with [`Gradients::wrt`] (tests, saliency).
+    pub fn variable(&self, value: Tensor) -> Var<'_> {
+        self.push(value, Vec::new(), None, Leaf::Variable, true)
+    }
+
+    /// A parameter: differentiable when trainable, a constant when frozen.
+    pub fn param(&self, param: &Param) -> Var<'_> {
+        if param.trainable {
+            self.push(
+                param.value.clone(),
+                Vec::new(),
+                None,
+                Leaf::Param(param.id()),
+                true,
+            )
+        } else {
+            self.constant(param.value.clone())
+        }
+    }
+
+    /// Records an operation's output with its derivative rule. The rule is kept only when some
+    /// input needs a gradient.
+    ///
+    /// # Panics
+    /// When an input belongs to another tape.
+    pub fn record<'t>(
+        &'t self,
+        rule: impl Backward + 'static,
+        inputs: &[Var<'t>],
+        value: Tensor,
+    ) -> Var<'t> {
+        let mut requires_grad = false;
+        {
+            let nodes = self.nodes.borrow();
+            for input in inputs {
+                assert!(
+                    std::ptr::eq(input.tape, self),
+                    "record: an input belongs to another tape"
+                );
+                requires_grad |= nodes[input.id].requires_grad;
+            }
+        }
+        if requires_grad {
+            let ids = inputs.iter().map(|v| v.id).collect();
+            self.push(value, ids, Some(Box::new(rule)), Leaf::Op, true)
+        } else {
+            self.push(value, Vec::new(), None, Leaf::Op, false)
+        }
+    }
+
+    /// Differentiates the scalar `loss` with respect to every trainable parameter and variable
+    /// it depends on.
+    ///
+    /// # Panics
+    /// When `loss` does not hold exactly one element or belongs to another tape.
+    pub fn backward(&self, loss: Var<'_>) -> Gradients {
+        assert!(
+            std::ptr::eq(loss.tape, self),
+            "backward: the loss belongs to another tape"
+        );
+        let nodes = self.nodes.borrow();
+        let root = &nodes[loss.id];
+        assert_eq!(
+            root.value.len(),
+            1,
+            "backward: the loss must be a scalar, found shape {:?}",
+            root.value.shape()
+        );
+        let mut out = Gradients::default();
+        if !root.requires_grad {
+            return out;
+        }
+        let mut grads: Vec<Option<Tensor>> = Vec::new();
+        grads.resize_with(loss.id + 1, || None);
+        grads[loss.id] = Some(Tensor::ones(root.value.shape()));
+        for id in (0..=loss.id).rev() {
+            let Some(grad) = grads[id].take() else {
+                continue;
+            };
+            let node = &nodes[id];
+            match node.leaf {
+                Leaf::Param(pid) => out.add_param(pid, grad),
+                Leaf::Variable => out.insert_var(id, grad),
+                Leaf::Constant => {}
+                Leaf::Op => {
+                    let Some(rule) = &node.rule else { continue };
+                    let inputs: Vec<&Tensor> =
+                        node.inputs.iter().map(|&i| &nodes[i].value).collect();
+                    let needs: Vec<bool> = node
+                        .inputs
+                        .iter()
+                        .map(|&i| nodes[i].requires_grad)
+                        .collect();
+                    let input_grads = rule.backward(&grad, &inputs, &node.value, &needs);
+                    for ((&input, g), &need) in node.inputs.iter().zip(input_grads).zip(&needs) {
+                        let (Some(g), true) = (g, need) else { continue };
+                        debug_assert_eq!(
+                            g.shape(),
+                            nodes[input].value.shape(),
+                            "gradient shape of input {input}"
+                        );
+                        match &mut grads[input] {
+                            Some(existing) => existing.axpy(1.0, &g),
+                            slot => *slot = Some(g),
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+impl<'t> Var<'t> {
+    /// The tape this value lives on.
+    pub fn tape(&self) -> &'t Tape {
+        self.tape
+    }
+
+    pub(crate) fn id(&self) -> usize {
+        self.id
+    }
+
+    /// The value (a cheap, shared copy).
+    pub fn value(&self) -> Tensor {
+        self.tape.nodes.borrow()[self.id].value.clone()
+    }
+
+    /// The shape of the value.
+    pub fn shape(&self) -> Vec<usize> {
+        self.tape.nodes.borrow()[self.id].value.shape().to_vec()
+    }
+
+    /// Whether a gradient flows back through this value.
+    pub fn requires_grad(&self) -> bool {
+        self.tape.nodes.borrow()[self.id].requires_grad
+    }
+
+    /// Records `rule` with this value as the only input.
+    pub fn record_unary(self, rule: impl Backward + 'static, value: Tensor) -> Var<'t> {
+        self.tape.record(rule, &[self], value)
+    }
+}
