@@ -1,1 +1,139 @@
+//! Kernel throughput: GEMM GFLOP/s in the three backprop forms at the chapter's shapes and at
+//! 1024³, element-wise activations (forward and derivative), softmax and batch-norm.
 
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use rand::{Rng, SeedableRng, rngs::StdRng};
+use std::hint::black_box;
+use strata_tensor::kernels::{activation, gemm, softmax};
+use strata_tensor::{Isa, Transpose, Unary};
+
+fn random(len: usize, seed: u64) -> Vec<f32> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    (0..len).map(|_| rng.random_range(-1.0..1.0)).collect()
+}
+
+fn bench_gemm(c: &mut Criterion) {
+    let mut group = c.benchmark_group("gemm");
+    for &(m, k, n) in &[
+        (32, 784, 300),
+        (32, 300, 100),
+        (256, 784, 300),
+        (1024, 1024, 1024),
+    ] {
+        let a = random(m * k, 1);
+        let b = random(k * n, 2);
+        let mut out = vec![0.0; m * n];
+        group.throughput(Throughput::Elements((2 * m * k * n) as u64));
+        let label = format!("{m}x{k}x{n}");
+        group.bench_function(BenchmarkId::new("A·B", &label), |bench| {
+            bench.iter(|| {
+                gemm::matmul(
+                    black_box(&a),
+                    Transpose::No,
+                    &b,
+                    Transpose::No,
+                    m,
+                    k,
+                    n,
+                    &mut out,
+                    false,
+                )
+            })
+        });
+        // The weight gradient of a layer: Xᵀ·dY with X stored [m, k] (here A is read as k×m).
+        let at = random(k * m, 3);
+        group.bench_function(BenchmarkId::new("Aᵀ·B", &label), |bench| {
+            bench.iter(|| {
+                gemm::matmul(
+                    black_box(&at),
+                    Transpose::Yes,
+                    &b,
+                    Transpose::No,
+                    m,
+                    k,
+                    n,
+                    &mut out,
+                    false,
+                )
+            })
+        });
+        // The input gradient: dY·Wᵀ with W stored [n, k].
+        let bt = random(n * k, 4);
+        group.bench_function(BenchmarkId::new("A·Bᵀ", &label), |bench| {
+            bench.iter(|| {
+                gemm::matmul(
+                    black_box(&a),
+                    Transpose::No,
+                    &bt,
+                    Transpose::Yes,
+                    m,
+                    k,
+                    n,
+                    &mut out,
+                    false,
+                )
+            })
+        });
+    }
+    group.finish();
+}
+
+fn bench_activations(c: &mut Criterion) {
+    let mut group = c.benchmark_group("activation");
+    let len = 32 * 300;
+    let x: Vec<f32> = random(len, 5).iter().map(|v| v * 4.0).collect();
+    let dy = random(len, 6);
+    let mut y = vec![0.0; len];
+    let mut dx = vec![0.0; len];
+    group.throughput(Throughput::Elements(len as u64));
+    for f in Unary::ALL {
+        for isa in Isa::available() {
+            let name = format!("{f:?}/{isa:?}");
+            group.bench_function(BenchmarkId::new("forward", &name), |bench| {
+                bench.iter(|| activation::forward_serial_with(isa, f, black_box(&x), &mut y))
+            });
+            activation::forward_serial_with(isa, f, &x, &mut y);
+            group.bench_function(BenchmarkId::new("derivative", &name), |bench| {
+                bench.iter(|| {
+                    activation::backward_serial_with(isa, f, black_box(&x), &y, &dy, &mut dx)
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+fn bench_softmax_and_batch_norm(c: &mut Criterion) {
+    let mut group = c.benchmark_group("rows");
+    let (rows, cols) = (32, 10);
+    let x = random(rows * cols, 7);
+    let mut out = vec![0.0; rows * cols];
+    group.throughput(Throughput::Elements((rows * cols) as u64));
+    group.bench_function("softmax 32x10", |bench| {
+        bench.iter(|| softmax::softmax_rows(black_box(&x), cols, &mut out))
+    });
+    group.bench_function("log_softmax 32x10", |bench| {
+        bench.iter(|| softmax::log_softmax_rows(black_box(&x), cols, &mut out))
+    });
+    let x = strata_tensor::Tensor::from_vec(&[32, 300], random(32 * 300, 8)).unwrap();
+    let gamma = strata_autograd::Param::new("gamma", strata_tensor::Tensor::ones(&[300]));
+    let beta = strata_autograd::Param::new("beta", strata_tensor::Tensor::zeros(&[300]));
+    group.throughput(Throughput::Elements(32 * 300));
+    group.bench_function("batch_norm forward+backward 32x300", |bench| {
+        bench.iter(|| {
+            let tape = strata_autograd::Tape::new();
+            let input = tape.variable(x.clone());
+            let (y, _) = input.batch_norm(tape.param(&gamma), tape.param(&beta), 1e-3);
+            black_box(tape.backward(y.sum()));
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_gemm,
+    bench_activations,
+    bench_softmax_and_batch_norm
+);
+criterion_main!(benches);

@@ -33,10 +33,10 @@ where
 fn grad_elementwise_arithmetic() {
     let a = away_from_zero(&[3, 4], 1, 2.0, 0.1);
     let b = away_from_zero(&[3, 4], 2, 2.0, 0.5);
-    check("add", |_, x| x[0].add(x[1]), &[a.clone(), b.clone()]);
-    check("sub", |_, x| x[0].sub(x[1]), &[a.clone(), b.clone()]);
-    check("mul", |_, x| x[0].mul(x[1]), &[a.clone(), b.clone()]);
-    check("div", |_, x| x[0].div(x[1]), &[a.clone(), b.clone()]);
+    check("add", |_, x| x[0] + x[1], &[a.clone(), b.clone()]);
+    check("sub", |_, x| x[0] - x[1], &[a.clone(), b.clone()]);
+    check("mul", |_, x| x[0] * x[1], &[a.clone(), b.clone()]);
+    check("div", |_, x| x[0] / x[1], &[a.clone(), b.clone()]);
     check("scale", |_, x| x[0].scale(-1.7), &[a.clone()]);
     check("add_scalar", |_, x| x[0].add_scalar(0.3), &[a.clone()]);
     check("square", |_, x| x[0].square(), &[a.clone()]);

@@ -8,7 +8,7 @@ fn tape_fan_out_accumulates_gradients() {
     // y = x·x + x, so dy/dx = 2x + 1.
     let tape = Tape::new();
     let x = tape.variable(Tensor::from_vec(&[3], vec![1.0, -2.0, 0.5]).unwrap());
-    let y = x.mul(x).add(x).sum();
+    let y = (x * x + x).sum();
     let grads = tape.backward(y);
     assert_eq!(grads.wrt(x).unwrap().as_slice(), &[3.0, -3.0, 2.0]);
 }
@@ -19,7 +19,7 @@ fn tape_param_used_twice_gets_the_summed_gradient() {
     let tape = Tape::new();
     let a = tape.param(&w);
     let b = tape.param(&w);
-    let loss = a.mul(b).sum();
+    let loss = (a * b).sum();
     let grads = tape.backward(loss);
     assert_eq!(grads.get(&w).unwrap().as_slice(), &[6.0, 8.0]);
 }

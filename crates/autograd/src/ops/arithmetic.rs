@@ -108,38 +108,6 @@ impl Backward for Abs {
 }
 
 impl<'t> Var<'t> {
-    /// Element-wise sum of two same-shaped values.
-    #[track_caller]
-    pub fn add(self, rhs: Var<'t>) -> Var<'t> {
-        let (a, b) = (self.value(), rhs.value());
-        expect_same_shape("add", &a, &b);
-        self.tape().record(Add, &[self, rhs], &a + &b)
-    }
-
-    /// Element-wise difference of two same-shaped values.
-    #[track_caller]
-    pub fn sub(self, rhs: Var<'t>) -> Var<'t> {
-        let (a, b) = (self.value(), rhs.value());
-        expect_same_shape("sub", &a, &b);
-        self.tape().record(Sub, &[self, rhs], &a - &b)
-    }
-
-    /// Element-wise product of two same-shaped values.
-    #[track_caller]
-    pub fn mul(self, rhs: Var<'t>) -> Var<'t> {
-        let (a, b) = (self.value(), rhs.value());
-        expect_same_shape("mul", &a, &b);
-        self.tape().record(Mul, &[self, rhs], &a * &b)
-    }
-
-    /// Element-wise quotient of two same-shaped values.
-    #[track_caller]
-    pub fn div(self, rhs: Var<'t>) -> Var<'t> {
-        let (a, b) = (self.value(), rhs.value());
-        expect_same_shape("div", &a, &b);
-        self.tape().record(Div, &[self, rhs], &a / &b)
-    }
-
     /// Every element times a constant.
     pub fn scale(self, alpha: f32) -> Var<'t> {
         let y = self.value().scale(alpha);
@@ -181,3 +149,22 @@ impl<'t> Var<'t> {
         self.record_unary(Abs, y)
     }
 }
+
+macro_rules! var_operator {
+    ($trait:ident, $method:ident, $rule:expr, $name:literal, $op:tt) => {
+        impl<'t> std::ops::$trait for Var<'t> {
+            type Output = Var<'t>;
+            /// Element-wise, between two same-shaped values.
+            #[track_caller]
+            fn $method(self, rhs: Var<'t>) -> Var<'t> {
+                let (a, b) = (self.value(), rhs.value());
+                expect_same_shape($name, &a, &b);
+                self.tape().record($rule, &[self, rhs], &a $op &b)
+            }
+        }
+    };
+}
+var_operator!(Add, add, Add, "add", +);
+var_operator!(Sub, sub, Sub, "sub", -);
+var_operator!(Mul, mul, Mul, "mul", *);
+var_operator!(Div, div, Div, "div", /);

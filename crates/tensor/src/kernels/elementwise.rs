@@ -68,7 +68,7 @@ multiversion! {
 fn add_row_generic(x: &[f32], row: &[f32], out: &mut [f32]) {
     assert_eq!(x.len(), out.len(), "add_row: lengths differ");
     assert!(
-        !row.is_empty() && x.len() % row.len() == 0,
+        !row.is_empty() && x.len().is_multiple_of(row.len()),
         "add_row: a row of {} does not divide {} elements",
         row.len(),
         x.len()

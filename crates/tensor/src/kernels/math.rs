@@ -5,6 +5,9 @@
 //! nothing here branches or calls libm. Rust never contracts `a * b + c` into an FMA on its own,
 //! so the vector paths produce bit-identical results to this scalar path.
 
+// Polynomial coefficients are kept exactly as their published tables give them.
+#![allow(clippy::excessive_precision)]
+
 /// `1.5 · 2²³`: adding it rounds an `f32` of magnitude below 2²² to the nearest integer.
 const ROUND_MAGIC: f32 = 12_582_912.0;
 
@@ -56,7 +59,7 @@ pub fn ln(x: f32) -> f32 {
     let p = p * f + 3.333_333e-1;
     let y = f * z * p - 0.5 * z;
     let ef = e as f32;
-    f + y + ef * 0.693_147_2
+    f + y + ef * std::f32::consts::LN_2
 }
 
 /// `ln(1 + u)` for `u ≥ 0`, accurate for tiny `u` (Goldberg's trick).

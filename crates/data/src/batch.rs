@@ -1,0 +1,161 @@
+//! Mini-batch iteration with reused buffers.
+
+use crate::{DataError, Dataset, Features, Targets};
+use rand::seq::SliceRandom;
+use rand::{SeedableRng, rngs::StdRng};
+use strata_tensor::Tensor;
+
+/// The order in which an epoch visits the samples.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Order {
+    /// Sample order, as stored.
+    Sequential,
+    /// A fresh permutation every epoch, determined by the seed and the epoch number.
+    Shuffled {
+        /// The seed.
+        seed: u64,
+    },
+}
+
+/// One mini-batch: inputs `[b, ...sample_shape]` as `f32`, and the targets.
+#[derive(Clone, Debug)]
+pub struct Batch {
+    /// The scaled inputs.
+    pub inputs: Tensor,
+    /// Class labels (empty when the dataset has value targets).
+    pub labels: Vec<usize>,
+    /// Value targets `[b, width]` (`None` when the dataset has class labels).
+    pub targets: Option<Tensor>,
+}
+
+impl Default for Batch {
+    fn default() -> Self {
+        Batch {
+            inputs: Tensor::zeros(&[0]),
+            labels: Vec::new(),
+            targets: None,
+        }
+    }
+}
+
+impl Batch {
+    /// Number of samples in the batch.
+    pub fn len(&self) -> usize {
+        self.inputs.shape().first().copied().unwrap_or(0)
+    }
+
+    /// Whether the batch is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Iterates over one epoch's mini-batches.
+///
+/// [`Batches::fill`] writes the next batch into a caller's [`Batch`], reusing its buffers
+/// (no allocation in steady state as long as the caller dropped the previous batch's tensors).
+/// The [`Iterator`] implementation is the convenient, allocating form.
+pub struct Batches<'d> {
+    dataset: &'d Dataset,
+    order: Vec<usize>,
+    position: usize,
+    batch_size: usize,
+}
+
+impl<'d> Batches<'d> {
+    pub(crate) fn new(
+        dataset: &'d Dataset,
+        batch_size: usize,
+        order: Order,
+        epoch: u64,
+    ) -> Result<Batches<'d>, DataError> {
+        if batch_size == 0 {
+            return Err(DataError::InvalidArgument(
+                "batch_size must be at least 1".to_string(),
+            ));
+        }
+        let mut indices: Vec<usize> = (0..dataset.len()).collect();
+        if let Order::Shuffled { seed } = order {
+            let mut rng = StdRng::seed_from_u64(seed ^ epoch.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            indices.shuffle(&mut rng);
+        }
+        Ok(Batches {
+            dataset,
+            order: indices,
+            position: 0,
+            batch_size,
+        })
+    }
+
+    /// Number of batches in the epoch (`ceil(n / batch_size)`).
+    pub fn steps(&self) -> usize {
+        self.order.len().div_ceil(self.batch_size)
+    }
+
+    /// The sample indices of the epoch, in visiting order.
+    pub fn order(&self) -> &[usize] {
+        &self.order
+    }
+
+    /// Writes the next batch into `batch`; returns `false` at the end of the epoch.
+    pub fn fill(&mut self, batch: &mut Batch) -> bool {
+        let end = (self.position + self.batch_size).min(self.order.len());
+        if self.position >= end {
+            return false;
+        }
+        let indices = &self.order[self.position..end];
+        self.position = end;
+        let l = self.dataset.sample_len();
+        let n = indices.len();
+        let mut shape = Vec::with_capacity(1 + self.dataset.sample_shape().len());
+        shape.push(n);
+        shape.extend_from_slice(self.dataset.sample_shape());
+        if batch.inputs.shape() != shape.as_slice() {
+            batch.inputs = Tensor::zeros(&shape);
+        }
+        let out = batch.inputs.as_mut_slice();
+        match self.dataset.features() {
+            Features::Bytes { data, scale } => {
+                for (row, &i) in out.chunks_exact_mut(l).zip(indices) {
+                    for (o, &b) in row.iter_mut().zip(&data[i * l..(i + 1) * l]) {
+                        *o = b as f32 * scale;
+                    }
+                }
+            }
+            Features::Floats(data) => {
+                for (row, &i) in out.chunks_exact_mut(l).zip(indices) {
+                    row.copy_from_slice(&data[i * l..(i + 1) * l]);
+                }
+            }
+        }
+        batch.labels.clear();
+        match self.dataset.targets() {
+            Targets::Classes(labels) => {
+                batch
+                    .labels
+                    .extend(indices.iter().map(|&i| labels[i] as usize));
+                batch.targets = None;
+            }
+            Targets::Values { data, width } => {
+                let w = *width;
+                let needs_new = batch.targets.as_ref().is_none_or(|t| t.shape() != [n, w]);
+                if needs_new {
+                    batch.targets = Some(Tensor::zeros(&[n, w]));
+                }
+                let t = batch.targets.as_mut().expect("set above").as_mut_slice();
+                for (row, &i) in t.chunks_exact_mut(w).zip(indices) {
+                    row.copy_from_slice(&data[i * w..(i + 1) * w]);
+                }
+            }
+        }
+        true
+    }
+}
+
+impl Iterator for Batches<'_> {
+    type Item = Batch;
+    fn next(&mut self) -> Option<Batch> {
+        let mut batch = Batch::default();
+        self.fill(&mut batch).then_some(batch)
+    }
+}
