@@ -1,5 +1,8 @@
 //! One finite-difference gradient check per differentiable op (criteria in `check.rs`).
 
+// `&[x.clone()]` reads better than `std::slice::from_ref(&x)` in a table of checks.
+#![allow(clippy::cloned_ref_to_slice_refs)]
+
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use strata_autograd::{Tape, Tolerance, Var, check_gradients};
 use strata_tensor::{Tensor, Unary};
