@@ -1,10 +1,14 @@
 //! Kernel throughput: GEMM GFLOP/s in the three backprop forms at the chapter's shapes and at
 //! 1024³, element-wise activations (forward and derivative), softmax and batch-norm.
+//! The GEMM group also times the two Rust GEMM crates called directly, for the comparison in
+//! `docs/performance.md` (hence the unsafe calls, allowed in this file only).
+#![allow(unsafe_code)]
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use std::hint::black_box;
-use strata_tensor::kernels::{activation, gemm, softmax};
+use strata_tensor::kernels::gemm as strata_gemm;
+use strata_tensor::kernels::{activation, softmax};
 use strata_tensor::{Isa, Transpose, Unary};
 
 fn random(len: usize, seed: u64) -> Vec<f32> {
@@ -27,7 +31,7 @@ fn bench_gemm(c: &mut Criterion) {
         let label = format!("{m}x{k}x{n}");
         group.bench_function(BenchmarkId::new("A·B", &label), |bench| {
             bench.iter(|| {
-                gemm::matmul(
+                strata_gemm::matmul(
                     black_box(&a),
                     Transpose::No,
                     &b,
@@ -40,11 +44,58 @@ fn bench_gemm(c: &mut Criterion) {
                 )
             })
         });
+        group.bench_function(BenchmarkId::new("matrixmultiply A·B", &label), |bench| {
+            // SAFETY: the pointers and strides describe the live slices `a`, `b` and `out`.
+            bench.iter(|| unsafe {
+                matrixmultiply::sgemm(
+                    m,
+                    k,
+                    n,
+                    1.0,
+                    a.as_ptr(),
+                    k as isize,
+                    1,
+                    b.as_ptr(),
+                    n as isize,
+                    1,
+                    0.0,
+                    out.as_mut_ptr(),
+                    n as isize,
+                    1,
+                )
+            })
+        });
+        group.bench_function(BenchmarkId::new("gemm-crate A·B", &label), |bench| {
+            // SAFETY: the pointers and strides describe the live slices `a`, `b` and `out`.
+            bench.iter(|| unsafe {
+                gemm::gemm(
+                    m,
+                    n,
+                    k,
+                    out.as_mut_ptr(),
+                    1,
+                    n as isize,
+                    false,
+                    a.as_ptr(),
+                    1,
+                    k as isize,
+                    b.as_ptr(),
+                    1,
+                    n as isize,
+                    0.0,
+                    1.0,
+                    false,
+                    false,
+                    false,
+                    gemm::Parallelism::None,
+                )
+            })
+        });
         // The weight gradient of a layer: Xᵀ·dY with X stored [m, k] (here A is read as k×m).
         let at = random(k * m, 3);
         group.bench_function(BenchmarkId::new("Aᵀ·B", &label), |bench| {
             bench.iter(|| {
-                gemm::matmul(
+                strata_gemm::matmul(
                     black_box(&at),
                     Transpose::Yes,
                     &b,
@@ -61,7 +112,7 @@ fn bench_gemm(c: &mut Criterion) {
         let bt = random(n * k, 4);
         group.bench_function(BenchmarkId::new("A·Bᵀ", &label), |bench| {
             bench.iter(|| {
-                gemm::matmul(
+                strata_gemm::matmul(
                     black_box(&a),
                     Transpose::No,
                     &bt,
