@@ -1,0 +1,532 @@
+//! The optimizer: one update loop shared by every algorithm, with Keras's order of work.
+
+use crate::{Clipping, LearningRate, OptimError};
+use serde::{Deserialize, Serialize};
+use strata_autograd::{Gradients, Param, ParamId};
+use strata_tensor::Tensor;
+
+/// The update rule and its hyperparameters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Algorithm {
+    /// Stochastic gradient descent with optional (Nesterov) momentum.
+    Sgd {
+        /// Momentum (0 disables it).
+        momentum: f32,
+        /// Nesterov momentum.
+        nesterov: bool,
+    },
+    /// AdaGrad.
+    Adagrad {
+        /// Starting value of the squared-gradient accumulator.
+        initial_accumulator_value: f32,
+        /// Added inside the square root.
+        epsilon: f32,
+    },
+    /// RMSprop.
+    RmsProp {
+        /// Decay of the squared-gradient average.
+        rho: f32,
+        /// Momentum (0 disables it).
+        momentum: f32,
+        /// Added inside the square root.
+        epsilon: f32,
+        /// Normalize by the centered second moment.
+        centered: bool,
+    },
+    /// Adam (and AdamW, which is Adam with decoupled weight decay).
+    Adam {
+        /// First-moment decay.
+        beta_1: f32,
+        /// Second-moment decay.
+        beta_2: f32,
+        /// Added to `√v` (Keras's "epsilon hat").
+        epsilon: f32,
+        /// Use the running maximum of `v`.
+        amsgrad: bool,
+    },
+    /// Adamax (Adam with the infinity norm).
+    Adamax {
+        /// First-moment decay.
+        beta_1: f32,
+        /// Infinity-norm decay.
+        beta_2: f32,
+        /// Added to `u`.
+        epsilon: f32,
+    },
+    /// Nadam (Adam with Nesterov momentum, Keras's momentum schedule).
+    Nadam {
+        /// First-moment decay.
+        beta_1: f32,
+        /// Second-moment decay.
+        beta_2: f32,
+        /// Added to `√v̂`.
+        epsilon: f32,
+    },
+}
+
+impl Algorithm {
+    /// The Keras class name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Algorithm::Sgd { .. } => "SGD",
+            Algorithm::Adagrad { .. } => "Adagrad",
+            Algorithm::RmsProp { .. } => "RMSprop",
+            Algorithm::Adam { .. } => "Adam",
+            Algorithm::Adamax { .. } => "Adamax",
+            Algorithm::Nadam { .. } => "Nadam",
+        }
+    }
+
+    /// Number of state tensors per variable.
+    fn slots(&self) -> usize {
+        match *self {
+            Algorithm::Sgd { momentum, .. } => usize::from(momentum != 0.0),
+            Algorithm::Adagrad { .. } => 1,
+            Algorithm::RmsProp {
+                momentum, centered, ..
+            } => 1 + usize::from(momentum > 0.0) + usize::from(centered),
+            Algorithm::Adam { amsgrad, .. } => 2 + usize::from(amsgrad),
+            Algorithm::Adamax { .. } | Algorithm::Nadam { .. } => 2,
+        }
+    }
+
+    fn initial_slot(&self, index: usize) -> f32 {
+        match *self {
+            Algorithm::Adagrad {
+                initial_accumulator_value,
+                ..
+            } if index == 0 => initial_accumulator_value,
+            _ => 0.0,
+        }
+    }
+}
+
+/// Everything an optimizer is configured with.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OptimizerConfig {
+    /// The update rule.
+    pub algorithm: Algorithm,
+    /// The learning rate or schedule.
+    pub learning_rate: LearningRate,
+    /// Decoupled weight decay: `w ← w − w·wd·lr` before each update.
+    pub weight_decay: Option<f32>,
+    /// Gradient clipping.
+    pub clipping: Option<Clipping>,
+    /// Set when more than one clipping option was given (an error at build).
+    #[serde(skip)]
+    pub(crate) clipping_conflict: bool,
+}
+
+/// An optimizer with its state: the iteration counter and per-variable slots (momentums,
+/// velocities, …), all serializable for checkpoints.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Optimizer {
+    config: OptimizerConfig,
+    iterations: u64,
+    /// Per trainable variable, in the order the optimizer was built with.
+    slots: Vec<Vec<Tensor>>,
+    /// Shapes of the variables it was built for.
+    shapes: Vec<Vec<usize>>,
+    /// Nadam's running product of momentum factors.
+    u_product: f64,
+    /// The variables' identities (not saved: after loading, the first update binds them).
+    #[serde(skip)]
+    bound: Option<Vec<ParamId>>,
+    built: bool,
+}
+
+fn check(
+    ok: bool,
+    optimizer: &'static str,
+    message: impl FnOnce() -> String,
+) -> Result<(), OptimError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(OptimError::InvalidArgument {
+            optimizer,
+            message: message(),
+        })
+    }
+}
+
+impl Optimizer {
+    /// Validates a configuration and makes a fresh optimizer.
+    pub fn new(config: impl Into<OptimizerConfig>) -> Result<Optimizer, OptimError> {
+        let config = config.into();
+        let name = config.algorithm.name();
+        check(!config.clipping_conflict, name, || {
+            "set at most one of clipnorm, clipvalue and global_clipnorm".into()
+        })?;
+        config.learning_rate.validate()?;
+        if let Some(wd) = config.weight_decay {
+            check(wd.is_finite() && wd >= 0.0, name, || {
+                format!("weight_decay must be ≥ 0, found {wd}")
+            })?;
+        }
+        if let Some(c) = config.clipping {
+            let v = match c {
+                Clipping::Value(v) | Clipping::Norm(v) | Clipping::GlobalNorm(v) => v,
+            };
+            check(v > 0.0 && v.is_finite(), name, || {
+                format!("clipping threshold must be > 0, found {v}")
+            })?;
+        }
+        let unit = |v: f32, what: &str| {
+            check((0.0..1.0).contains(&v), name, || {
+                format!("{what} must be in [0, 1), found {v}")
+            })
+        };
+        let eps = |v: f32| {
+            check(v >= 0.0 && v.is_finite(), name, || {
+                format!("epsilon must be ≥ 0, found {v}")
+            })
+        };
+        match config.algorithm {
+            Algorithm::Sgd { momentum, .. } => {
+                check((0.0..=1.0).contains(&momentum), name, || {
+                    format!("momentum must be in [0, 1], found {momentum}")
+                })?
+            }
+            Algorithm::Adagrad {
+                initial_accumulator_value,
+                epsilon,
+            } => {
+                eps(epsilon)?;
+                check(initial_accumulator_value >= 0.0, name, || {
+                    "initial_accumulator_value must be ≥ 0".into()
+                })?
+            }
+            Algorithm::RmsProp {
+                rho,
+                momentum,
+                epsilon,
+                ..
+            } => {
+                unit(rho, "rho")?;
+                eps(epsilon)?;
+                check((0.0..=1.0).contains(&momentum), name, || {
+                    format!("momentum must be in [0, 1], found {momentum}")
+                })?
+            }
+            Algorithm::Adam {
+                beta_1,
+                beta_2,
+                epsilon,
+                ..
+            }
+            | Algorithm::Adamax {
+                beta_1,
+                beta_2,
+                epsilon,
+            }
+            | Algorithm::Nadam {
+                beta_1,
+                beta_2,
+                epsilon,
+            } => {
+                unit(beta_1, "beta_1")?;
+                unit(beta_2, "beta_2")?;
+                eps(epsilon)?
+            }
+        }
+        Ok(Optimizer {
+            config,
+            iterations: 0,
+            slots: Vec::new(),
+            shapes: Vec::new(),
+            u_product: 1.0,
+            bound: None,
+            built: false,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &OptimizerConfig {
+        &self.config
+    }
+
+    /// Number of updates applied so far (Keras's `iterations`).
+    pub fn iterations(&self) -> u64 {
+        self.iterations
+    }
+
+    /// The learning rate the next update will use.
+    pub fn learning_rate(&self) -> f32 {
+        self.config.learning_rate.at(self.iterations)
+    }
+
+    /// Sets a constant learning rate between steps (callbacks such as `ReduceLROnPlateau` use
+    /// this). An error when the rate is a schedule, as in Keras.
+    pub fn set_learning_rate(&mut self, learning_rate: f32) -> Result<(), OptimError> {
+        match self.config.learning_rate {
+            LearningRate::Constant(_) => {
+                check(
+                    learning_rate.is_finite() && learning_rate >= 0.0,
+                    self.config.algorithm.name(),
+                    || format!("learning_rate must be finite and ≥ 0, found {learning_rate}"),
+                )?;
+                self.config.learning_rate = LearningRate::Constant(learning_rate);
+                Ok(())
+            }
+            ref schedule => Err(OptimError::ScheduledLearningRate(schedule.name())),
+        }
+    }
+
+    /// Whether the optimizer has built its state (after its first update).
+    pub fn is_built(&self) -> bool {
+        self.built
+    }
+
+    /// Number of scalars of optimizer state (Keras's "Optimizer params", which also counts the
+    /// iteration counter and, for a constant rate, the learning rate).
+    pub fn count_params(&self) -> usize {
+        if !self.built {
+            return 0;
+        }
+        let slots: usize = self.slots.iter().flatten().map(Tensor::len).sum();
+        let nadam = usize::from(matches!(self.config.algorithm, Algorithm::Nadam { .. }));
+        slots
+            + 1
+            + usize::from(matches!(
+                self.config.learning_rate,
+                LearningRate::Constant(_)
+            ))
+            + nadam
+    }
+
+    fn bind(&mut self, vars: &[&mut Param]) -> Result<(), OptimError> {
+        let ids: Vec<ParamId> = vars.iter().map(|p| p.id()).collect();
+        if !self.built {
+            let n = self.config.algorithm.slots();
+            self.slots = vars
+                .iter()
+                .map(|p| {
+                    (0..n)
+                        .map(|i| Tensor::full(p.shape(), self.config.algorithm.initial_slot(i)))
+                        .collect()
+                })
+                .collect();
+            self.shapes = vars.iter().map(|p| p.shape().to_vec()).collect();
+            self.built = true;
+            self.bound = Some(ids);
+            return Ok(());
+        }
+        let describe = |shapes: Vec<Vec<usize>>| {
+            format!(
+                "{} ({})",
+                shapes.len(),
+                shapes
+                    .iter()
+                    .map(|s| format!("{s:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        match &self.bound {
+            Some(bound) if *bound == ids => Ok(()),
+            Some(_) => Err(OptimError::VariablesChanged {
+                expected: describe(self.shapes.clone()),
+                found: describe(vars.iter().map(|p| p.shape().to_vec()).collect()),
+            }),
+            None => {
+                // Loaded from a checkpoint: bind to variables of the same count and shapes.
+                let shapes: Vec<Vec<usize>> = vars.iter().map(|p| p.shape().to_vec()).collect();
+                if shapes != self.shapes {
+                    return Err(OptimError::VariablesChanged {
+                        expected: describe(self.shapes.clone()),
+                        found: describe(shapes),
+                    });
+                }
+                self.bound = Some(ids);
+                Ok(())
+            }
+        }
+    }
+
+    /// Applies one update to the trainable variables `vars` from their gradients, in Keras's
+    /// order: clip the gradients, apply decoupled weight decay, update, then count the step.
+    /// Variables without a gradient are left alone. Constraints are the caller's to apply
+    /// afterwards (see [`Optimizer::apply_with_constraints`]).
+    ///
+    /// The first call builds the state for `vars`; later calls must pass the same variables
+    /// (an error otherwise, as Keras raises after unfreezing without recompiling).
+    pub fn apply(&mut self, vars: &mut [&mut Param], grads: &Gradients) -> Result<(), OptimError> {
+        self.apply_with_constraints(vars, grads, |_| {})
+    }
+
+    /// [`Optimizer::apply`], then `constrain` on each updated variable (Keras applies a
+    /// variable's constraint right after its update).
+    pub fn apply_with_constraints(
+        &mut self,
+        vars: &mut [&mut Param],
+        grads: &Gradients,
+        mut constrain: impl FnMut(&mut Param),
+    ) -> Result<(), OptimError> {
+        self.bind(vars)?;
+        let lr = self.learning_rate();
+        let mut updates: Vec<(usize, Tensor)> = vars
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| grads.get(p).map(|g| (i, g.clone())))
+            .collect();
+        for (i, g) in &updates {
+            assert_eq!(
+                g.shape(),
+                vars[*i].shape(),
+                "optimizer: gradient of {} has shape {:?}, the variable {:?}",
+                vars[*i].name(),
+                g.shape(),
+                vars[*i].shape()
+            );
+        }
+        if let Some(clipping) = self.config.clipping {
+            let mut gs: Vec<Tensor> = updates.iter().map(|(_, g)| g.clone()).collect();
+            clipping.apply(&mut gs);
+            for ((_, g), c) in updates.iter_mut().zip(gs) {
+                *g = c;
+            }
+        }
+        if let Some(wd) = self.config.weight_decay
+            && wd > 0.0
+        {
+            for (i, _) in &updates {
+                let w = vars[*i].value.as_mut_slice();
+                let k = wd * lr;
+                w.iter_mut().for_each(|v| *v -= *v * k);
+            }
+        }
+        if let Algorithm::Nadam { beta_1, .. } = self.config.algorithm {
+            let t = (self.iterations + 1) as f64;
+            self.u_product *= beta_1 as f64 * (1.0 - 0.5 * 0.96f64.powf(t));
+        }
+        for (i, g) in &updates {
+            self.update(*i, &mut vars[*i].value, g, lr);
+            constrain(vars[*i]);
+        }
+        self.iterations += 1;
+        Ok(())
+    }
+
+    /// One variable's update rule, fused into a single pass over its elements.
+    fn update(&mut self, index: usize, w: &mut Tensor, g: &Tensor, lr: f32) {
+        let t = (self.iterations + 1) as i32;
+        let w = w.as_mut_slice();
+        let g = g.as_slice();
+        let slots = &mut self.slots[index];
+        match self.config.algorithm {
+            Algorithm::Sgd { momentum, nesterov } => {
+                if momentum == 0.0 {
+                    w.iter_mut().zip(g).for_each(|(w, &g)| *w -= g * lr);
+                } else {
+                    let m = slots[0].as_mut_slice();
+                    for ((w, &g), m) in w.iter_mut().zip(g).zip(m) {
+                        *m = *m * momentum - g * lr;
+                        *w += if nesterov { *m * momentum - g * lr } else { *m };
+                    }
+                }
+            }
+            Algorithm::Adagrad { epsilon, .. } => {
+                let acc = slots[0].as_mut_slice();
+                for ((w, &g), a) in w.iter_mut().zip(g).zip(acc) {
+                    *a += g * g;
+                    *w -= lr * g / (*a + epsilon).sqrt();
+                }
+            }
+            Algorithm::RmsProp {
+                rho,
+                momentum,
+                epsilon,
+                centered,
+            } => {
+                let (velocity, rest) = slots
+                    .split_first_mut()
+                    .expect("RMSprop has a velocity slot");
+                let v = velocity.as_mut_slice();
+                let mut rest = rest.iter_mut();
+                let mut mom =
+                    (momentum > 0.0).then(|| rest.next().expect("momentum slot").as_mut_slice());
+                let mut avg = centered.then(|| rest.next().expect("average slot").as_mut_slice());
+                for j in 0..w.len() {
+                    let gj = g[j];
+                    v[j] = rho * v[j] + (1.0 - rho) * gj * gj;
+                    let denominator = match avg.as_deref_mut() {
+                        Some(a) => {
+                            a[j] = rho * a[j] + (1.0 - rho) * gj;
+                            v[j] - a[j] * a[j] + epsilon
+                        }
+                        None => v[j] + epsilon,
+                    };
+                    let increment = lr * gj / denominator.sqrt();
+                    match mom.as_deref_mut() {
+                        Some(m) => {
+                            m[j] = momentum * m[j] + increment;
+                            w[j] -= m[j];
+                        }
+                        None => w[j] -= increment,
+                    }
+                }
+            }
+            Algorithm::Adam {
+                beta_1,
+                beta_2,
+                epsilon,
+                amsgrad,
+            } => {
+                let alpha = lr * (1.0 - beta_2.powi(t)).sqrt() / (1.0 - beta_1.powi(t));
+                let (ms, rest) = slots.split_first_mut().expect("Adam slots");
+                let (vs, rest) = rest.split_first_mut().expect("Adam slots");
+                let (m, v) = (ms.as_mut_slice(), vs.as_mut_slice());
+                let mut vhat = amsgrad.then(|| rest[0].as_mut_slice());
+                for j in 0..w.len() {
+                    m[j] += (g[j] - m[j]) * (1.0 - beta_1);
+                    v[j] += (g[j] * g[j] - v[j]) * (1.0 - beta_2);
+                    let vv = match vhat.as_deref_mut() {
+                        Some(h) => {
+                            h[j] = h[j].max(v[j]);
+                            h[j]
+                        }
+                        None => v[j],
+                    };
+                    w[j] -= (m[j] * alpha) / (vv.sqrt() + epsilon);
+                }
+            }
+            Algorithm::Adamax {
+                beta_1,
+                beta_2,
+                epsilon,
+            } => {
+                let beta_1_power = beta_1.powi(t);
+                let (ms, rest) = slots.split_first_mut().expect("Adamax slots");
+                let (m, u) = (ms.as_mut_slice(), rest[0].as_mut_slice());
+                for j in 0..w.len() {
+                    m[j] += (g[j] - m[j]) * (1.0 - beta_1);
+                    u[j] = (beta_2 * u[j]).max(g[j].abs());
+                    w[j] -= (lr * m[j]) / ((1.0 - beta_1_power) * (u[j] + epsilon));
+                }
+            }
+            Algorithm::Nadam {
+                beta_1,
+                beta_2,
+                epsilon,
+            } => {
+                let decay = 0.96f32;
+                let u_t = beta_1 * (1.0 - 0.5 * decay.powi(t));
+                let u_t_1 = beta_1 * (1.0 - 0.5 * decay.powi(t + 1));
+                let u_product_t = self.u_product as f32;
+                let u_product_t_1 = u_product_t * u_t_1;
+                let beta_2_power = beta_2.powi(t);
+                let (ms, rest) = slots.split_first_mut().expect("Nadam slots");
+                let (m, v) = (ms.as_mut_slice(), rest[0].as_mut_slice());
+                for j in 0..w.len() {
+                    m[j] += (g[j] - m[j]) * (1.0 - beta_1);
+                    v[j] += (g[j] * g[j] - v[j]) * (1.0 - beta_2);
+                    let m_hat = u_t_1 * m[j] / (1.0 - u_product_t_1)
+                        + (1.0 - u_t) * g[j] / (1.0 - u_product_t);
+                    let v_hat = v[j] / (1.0 - beta_2_power);
+                    w[j] -= (m_hat * lr) / (v_hat.sqrt() + epsilon);
+                }
+            }
+        }
+    }
+}
