@@ -42,6 +42,7 @@ struct Node {
 #[derive(Default)]
 pub struct Tape {
     nodes: RefCell<Vec<Node>>,
+    no_grad: bool,
 }
 
 /// A value on a tape. Cheap to copy; it cannot outlive its tape.
@@ -55,6 +56,15 @@ impl Tape {
     /// An empty tape.
     pub fn new() -> Tape {
         Tape::default()
+    }
+
+    /// A tape for inference: parameters are recorded as constants, so no derivative rule is
+    /// kept and nothing is differentiable (Keras's `predict`, PyTorch's `no_grad`).
+    pub fn no_grad() -> Tape {
+        Tape {
+            nodes: RefCell::default(),
+            no_grad: true,
+        }
     }
 
     /// How many nodes the tape holds.
@@ -106,7 +116,7 @@ impl Tape {
 
     /// A parameter: differentiable when trainable, a constant when frozen.
     pub fn param(&self, param: &Param) -> Var<'_> {
-        if param.trainable {
+        if param.trainable && !self.no_grad {
             self.push(
                 param.value.clone(),
                 Vec::new(),

@@ -155,6 +155,16 @@ impl Layer for PReLU {
         x.prelu(x.tape().param(alpha))
     }
 
+    fn check_variables(&self, input_shape: &[usize]) -> Result<(), LayerError> {
+        match &self.alpha {
+            Some(a) if a.shape() == input_shape && a.value.is_finite() => Ok(()),
+            _ => Err(invalid(
+                "PReLU",
+                format!("alpha must have shape {input_shape:?} and finite values"),
+            )),
+        }
+    }
+
     fn variables(&self) -> Vec<&Param> {
         self.alpha.iter().collect()
     }

@@ -68,6 +68,10 @@ impl Layer for AnyLayer {
         self.inner_mut().forward(x, mode)
     }
 
+    fn check_variables(&self, input_shape: &[usize]) -> Result<(), LayerError> {
+        self.inner().check_variables(input_shape)
+    }
+
     fn variables(&self) -> Vec<&Param> {
         self.inner().variables()
     }

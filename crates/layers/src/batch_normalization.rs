@@ -239,6 +239,46 @@ impl Layer for BatchNormalization {
         }
     }
 
+    fn check_variables(&self, input_shape: &[usize]) -> Result<(), LayerError> {
+        let c = [input_shape.last().copied().unwrap_or(0)];
+        let present = [
+            (self.gamma.is_some(), self.scale),
+            (self.beta.is_some(), self.center),
+        ];
+        if present.iter().any(|(has, wants)| has != wants)
+            || self.moving_mean.is_none()
+            || self.moving_variance.is_none()
+        {
+            return Err(invalid(
+                "BatchNormalization",
+                "variables do not match center/scale (or it is not built)",
+            ));
+        }
+        for p in self.variables() {
+            if p.shape() != c || !p.value.is_finite() {
+                return Err(invalid(
+                    "BatchNormalization",
+                    format!(
+                        "{} has shape {:?} (expected {c:?}) or non-finite values",
+                        p.name(),
+                        p.shape()
+                    ),
+                ));
+            }
+        }
+        if self
+            .moving_variance
+            .as_ref()
+            .is_some_and(|v| v.value.as_slice().iter().any(|&x| x < 0.0))
+        {
+            return Err(invalid(
+                "BatchNormalization",
+                "moving_variance has negative values",
+            ));
+        }
+        Ok(())
+    }
+
     fn variables(&self) -> Vec<&Param> {
         [
             &self.gamma,

@@ -213,6 +213,39 @@ impl Layer for Dense {
         self.activation.apply(y)
     }
 
+    fn check_variables(&self, input_shape: &[usize]) -> Result<(), LayerError> {
+        let kernel = self
+            .kernel
+            .as_ref()
+            .ok_or_else(|| invalid("Dense", "has no kernel (not built)"))?;
+        let want = [input_shape.first().copied().unwrap_or(0), self.units];
+        if kernel.shape() != want || input_shape.len() != 1 {
+            return Err(invalid(
+                "Dense",
+                format!("kernel has shape {:?}, expected {want:?}", kernel.shape()),
+            ));
+        }
+        match (&self.bias, self.use_bias) {
+            (Some(b), true) if b.shape() == [self.units] => {}
+            (None, false) => {}
+            (b, _) => {
+                return Err(invalid(
+                    "Dense",
+                    format!(
+                        "bias {:?} does not match use_bias={} and {} units",
+                        b.as_ref().map(|b| b.shape().to_vec()),
+                        self.use_bias,
+                        self.units
+                    ),
+                ));
+            }
+        }
+        if self.variables().iter().any(|p| !p.value.is_finite()) {
+            return Err(invalid("Dense", "weights hold NaN or infinite values"));
+        }
+        Ok(())
+    }
+
     fn variables(&self) -> Vec<&Param> {
         self.kernel.iter().chain(self.bias.iter()).collect()
     }

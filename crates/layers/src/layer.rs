@@ -27,6 +27,21 @@ pub trait Layer {
     /// the shape the layer was built for (plus the batch axis).
     fn forward<'t>(&mut self, x: Var<'t>, mode: Mode) -> Var<'t>;
 
+    /// Checks that the variables (e.g. loaded from a file) have the shapes this configuration
+    /// needs for `input_shape`, and are finite. Called by loaders before a layer is used.
+    fn check_variables(&self, input_shape: &[usize]) -> Result<(), LayerError> {
+        let _ = input_shape;
+        for p in self.variables() {
+            if !p.value.is_finite() {
+                return Err(invalid(
+                    self.class_name(),
+                    format!("variable {} holds NaN or infinite values", p.name()),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The variables in Keras's `get_weights` order (trainable or not).
     fn variables(&self) -> Vec<&Param> {
         Vec::new()

@@ -273,6 +273,54 @@ impl Optimizer {
         }
     }
 
+    /// Checks a deserialized optimizer's internal consistency (slot counts and shapes, finite
+    /// values, a valid configuration), so that a hostile checkpoint is an error, not a panic.
+    pub fn check_state(&self) -> Result<(), OptimError> {
+        let fresh = Optimizer::new(self.config.clone())?;
+        let _ = fresh;
+        let name = self.config.algorithm.name();
+        let bad = |message: String| OptimError::InvalidArgument {
+            optimizer: name,
+            message,
+        };
+        if !self.built {
+            return if self.slots.is_empty() && self.shapes.is_empty() {
+                Ok(())
+            } else {
+                Err(bad("state present in an unbuilt optimizer".into()))
+            };
+        }
+        if self.slots.len() != self.shapes.len() {
+            return Err(bad(format!(
+                "{} slot groups for {} variables",
+                self.slots.len(),
+                self.shapes.len()
+            )));
+        }
+        let per = self.config.algorithm.slots();
+        for (slots, shape) in self.slots.iter().zip(&self.shapes) {
+            if slots.len() != per {
+                return Err(bad(format!(
+                    "{} slots per variable, expected {per}",
+                    slots.len()
+                )));
+            }
+            if let Some(s) = slots
+                .iter()
+                .find(|s| s.shape() != shape.as_slice() || !s.is_finite())
+            {
+                return Err(bad(format!(
+                    "a slot of shape {:?} (or non-finite) for a variable of shape {shape:?}",
+                    s.shape()
+                )));
+            }
+        }
+        if !self.u_product.is_finite() {
+            return Err(bad("non-finite Nadam momentum product".into()));
+        }
+        Ok(())
+    }
+
     /// Whether the optimizer has built its state (after its first update).
     pub fn is_built(&self) -> bool {
         self.built

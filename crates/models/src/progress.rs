@@ -1,0 +1,100 @@
+//! Keras-like progress display, drawn with `indicatif`.
+
+use crate::Logs;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+/// Per-epoch progress: a bar with step count, elapsed time, time per step and running
+/// metrics (verbose 1), one line per epoch (verbose 2), or nothing (verbose 0). The message is
+/// rebuilt at most every 100 ms, so the display costs nothing measurable per step.
+pub(crate) struct Progress {
+    verbose: u8,
+    steps: usize,
+    start: Instant,
+    last_draw: Instant,
+    done: usize,
+    bar: Option<ProgressBar>,
+}
+
+fn format_logs(logs: &Logs) -> String {
+    logs.iter()
+        .map(|(k, v)| format!(" - {k}: {v:.4}"))
+        .collect()
+}
+
+fn per_step(elapsed: Duration, steps: usize) -> String {
+    let per = elapsed.as_secs_f64() / steps.max(1) as f64;
+    if per >= 1.0 {
+        format!("{per:.0}s/step")
+    } else if per >= 1e-3 {
+        format!("{:.0}ms/step", per * 1e3)
+    } else {
+        format!("{:.0}us/step", per * 1e6)
+    }
+}
+
+impl Progress {
+    pub fn new(verbose: u8, epoch: usize, epochs: usize, steps: usize) -> Progress {
+        if verbose >= 1 {
+            println!("Epoch {}/{}", epoch + 1, epochs);
+        }
+        let bar = (verbose == 1 && std::io::stderr().is_terminal()).then(|| {
+            let bar = ProgressBar::with_draw_target(
+                Some(steps as u64),
+                ProgressDrawTarget::stderr_with_hz(10),
+            );
+            bar.set_style(
+                ProgressStyle::with_template("{pos}/{len} {bar:20} {elapsed} {msg}")
+                    .expect("a valid template")
+                    .progress_chars("━━ "),
+            );
+            bar
+        });
+        let now = Instant::now();
+        Progress {
+            verbose,
+            steps,
+            start: now,
+            last_draw: now,
+            done: 0,
+            bar,
+        }
+    }
+
+    pub fn step(&mut self, done: usize, logs: &Logs) {
+        self.done = done;
+        if let Some(bar) = &self.bar
+            && (self.last_draw.elapsed() >= Duration::from_millis(100) || done == self.steps)
+        {
+            self.last_draw = Instant::now();
+            bar.set_position(done as u64);
+            bar.set_message(format!(
+                "{}{}",
+                per_step(self.start.elapsed(), done),
+                format_logs(logs)
+            ));
+        }
+    }
+
+    pub fn finish(self, logs: &Logs) {
+        let elapsed = self.start.elapsed();
+        let line = format!(
+            "{}/{} - {:.0}s - {}{}",
+            self.done,
+            self.steps,
+            elapsed.as_secs_f64(),
+            per_step(elapsed, self.done),
+            format_logs(logs)
+        );
+        match (&self.bar, self.verbose) {
+            (Some(bar), _) => bar.finish_with_message(format!(
+                "{}{}",
+                per_step(elapsed, self.done),
+                format_logs(logs)
+            )),
+            (None, 1 | 2) => println!("{line}"),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,432 @@
+//! `compile`, `fit`, `evaluate` and `predict`.
+
+use crate::callback::Callback;
+use crate::progress::Progress;
+use crate::{History, Logs, Loss, Metric, ModelError, Sequential};
+use strata_autograd::{Param, ParamId, Tape};
+use strata_data::{Batch, Dataset, Order};
+use strata_layers::{Layer, Mode};
+use strata_optim::{Optimizer, OptimizerConfig};
+use strata_tensor::Tensor;
+
+/// What `compile` sets up: the optimizer (with its state), the loss and the metrics.
+#[derive(Clone, Debug)]
+pub(crate) struct Compiled {
+    pub optimizer: Optimizer,
+    pub loss: Loss,
+    pub metrics: Vec<Metric>,
+    /// The trainable variables when compiled; `fit` refuses to run if this changed.
+    pub trainable: Vec<ParamId>,
+}
+
+/// How `fit` runs (Keras's keyword arguments, with Keras's defaults).
+pub struct FitOptions<'a> {
+    /// Number of epochs (default 1).
+    pub epochs: usize,
+    /// Samples per step (default 32).
+    pub batch_size: usize,
+    /// Data evaluated at the end of every epoch (`val_*` logs).
+    pub validation_data: Option<&'a Dataset>,
+    /// Reshuffle the training data every epoch (default true).
+    pub shuffle: bool,
+    /// 0 silent, 1 progress bar, 2 one line per epoch (default 1).
+    pub verbose: u8,
+    /// Seed of the per-epoch shuffles.
+    pub seed: u64,
+    /// The callbacks, called in order.
+    pub callbacks: Vec<&'a mut dyn Callback>,
+}
+
+impl Default for FitOptions<'_> {
+    fn default() -> Self {
+        FitOptions {
+            epochs: 1,
+            batch_size: 32,
+            validation_data: None,
+            shuffle: true,
+            verbose: 1,
+            seed: 42,
+            callbacks: Vec::new(),
+        }
+    }
+}
+
+impl<'a> FitOptions<'a> {
+    /// Options for `epochs` epochs, everything else at Keras's defaults.
+    pub fn epochs(epochs: usize) -> Self {
+        FitOptions {
+            epochs,
+            ..FitOptions::default()
+        }
+    }
+
+    /// Samples per step.
+    pub fn batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size;
+        self
+    }
+
+    /// Validation data.
+    pub fn validation_data(mut self, data: &'a Dataset) -> Self {
+        self.validation_data = Some(data);
+        self
+    }
+
+    /// Whether to reshuffle every epoch.
+    pub fn shuffle(mut self, shuffle: bool) -> Self {
+        self.shuffle = shuffle;
+        self
+    }
+
+    /// Verbosity: 0, 1 or 2.
+    pub fn verbose(mut self, verbose: u8) -> Self {
+        self.verbose = verbose;
+        self
+    }
+
+    /// Seed of the shuffles.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Adds a callback.
+    pub fn callback(mut self, callback: &'a mut dyn Callback) -> Self {
+        self.callbacks.push(callback);
+        self
+    }
+}
+
+fn trainable_ids(model: &Sequential) -> Vec<ParamId> {
+    model.trainable_variables().iter().map(|p| p.id()).collect()
+}
+
+impl Sequential {
+    /// Configures training (Keras's `compile`): a fresh optimizer from `optimizer`'s
+    /// configuration, the loss, and the metrics (`"accuracy"` resolves per loss). Call it
+    /// again after freezing or unfreezing layers; `fit` refuses to train otherwise.
+    pub fn compile(
+        &mut self,
+        optimizer: impl Into<OptimizerConfig>,
+        loss: Loss,
+        metrics: &[Metric],
+    ) -> Result<(), ModelError> {
+        let optimizer = Optimizer::new(optimizer)?;
+        self.compiled = Some(Compiled {
+            optimizer,
+            loss,
+            metrics: metrics.to_vec(),
+            trainable: trainable_ids(self),
+        });
+        Ok(())
+    }
+
+    pub(crate) fn recompiled_like(mut self, source: &Sequential) -> Sequential {
+        if let Some(c) = &source.compiled {
+            let optimizer = Optimizer::new(c.optimizer.config().clone())
+                .expect("a valid configuration stays valid");
+            self.compiled = Some(Compiled {
+                optimizer,
+                loss: c.loss,
+                metrics: c.metrics.clone(),
+                trainable: Vec::new(),
+            });
+            let ids = trainable_ids(&self);
+            if let Some(c) = &mut self.compiled {
+                c.trainable = ids;
+            }
+        }
+        self
+    }
+
+    /// The optimizer, once compiled (callbacks read and set its learning rate).
+    pub fn optimizer(&self) -> Option<&Optimizer> {
+        self.compiled.as_ref().map(|c| &c.optimizer)
+    }
+
+    /// The optimizer, mutably.
+    pub fn optimizer_mut(&mut self) -> Option<&mut Optimizer> {
+        self.compiled.as_mut().map(|c| &mut c.optimizer)
+    }
+
+    /// The compiled loss.
+    pub fn loss(&self) -> Option<Loss> {
+        self.compiled.as_ref().map(|c| c.loss)
+    }
+
+    fn check_data(&self, data: &Dataset, what: &str) -> Result<(), ModelError> {
+        if data.sample_shape() != self.input_shape.as_slice() {
+            return Err(ModelError::InvalidData(format!(
+                "{what} samples have shape {:?}, the model expects {:?}",
+                data.sample_shape(),
+                self.input_shape
+            )));
+        }
+        if data.is_empty() {
+            return Err(ModelError::InvalidData(format!("{what} is empty")));
+        }
+        let width = self.output_shape().last().copied().unwrap_or(1);
+        if let (Some(c), Some(labels)) = (&self.compiled, data.labels())
+            && matches!(c.loss, Loss::SparseCategoricalCrossentropy { .. })
+            && let Some((i, &l)) = labels
+                .iter()
+                .enumerate()
+                .find(|&(_, &l)| l as usize >= width)
+        {
+            return Err(ModelError::InvalidData(format!(
+                "{what}: label {l} of sample {i} is out of range for a model with {width} outputs"
+            )));
+        }
+        Ok(())
+    }
+
+    /// One training step: forward, loss (+ penalties), backward, update, constraints.
+    /// Returns the loss and the predictions.
+    fn train_step(&mut self, batch: &Batch) -> Result<(f32, Tensor), ModelError> {
+        let Sequential {
+            layers, compiled, ..
+        } = self;
+        let compiled = compiled.as_mut().ok_or(ModelError::NotCompiled("fit"))?;
+        let tape = Tape::new();
+        let mut h = tape.constant(batch.inputs.clone());
+        for l in layers.iter_mut() {
+            h = l.layer.forward(h, Mode::Train);
+        }
+        let predictions = h.value();
+        compiled.loss.check(batch, predictions.shape()[1])?;
+        let mut loss = compiled.loss.compute(h, batch)?;
+        for l in layers.iter() {
+            if let Some(penalty) = l.layer.regularization(&tape) {
+                loss = loss + penalty;
+            }
+        }
+        let loss_value = loss.value().item();
+        let grads = tape.backward(loss);
+        drop(tape);
+        let mut vars: Vec<&mut Param> = layers
+            .iter_mut()
+            .flat_map(|l| l.layer.variables_mut())
+            .filter(|p| p.trainable)
+            .collect();
+        compiled.optimizer.apply(&mut vars, &grads)?;
+        for l in layers.iter_mut().filter(|l| l.layer.trainable()) {
+            l.layer.apply_constraints();
+        }
+        Ok((loss_value, predictions))
+    }
+
+    /// Trains for `options.epochs` epochs (Keras's `fit`) and returns the history.
+    ///
+    /// Logs and history keys follow Keras: training metrics and `loss` (sorted by name, as
+    /// Keras 3 orders them: `accuracy`, `loss`), then the same with `val_`, then
+    /// `learning_rate` when a rate callback wrote it. The reported loss includes the weight
+    /// penalties of trainable layers.
+    pub fn fit(
+        &mut self,
+        data: &Dataset,
+        mut options: FitOptions<'_>,
+    ) -> Result<History, ModelError> {
+        let compiled = self
+            .compiled
+            .as_ref()
+            .ok_or(ModelError::NotCompiled("fit"))?;
+        let now = trainable_ids(self);
+        if now != compiled.trainable {
+            return Err(ModelError::TrainableChanged {
+                before: compiled.trainable.len(),
+                now: now.len(),
+            });
+        }
+        if options.batch_size == 0 {
+            return Err(ModelError::InvalidArgument(
+                "batch_size must be at least 1".into(),
+            ));
+        }
+        self.check_data(data, "training data")?;
+        if let Some(v) = options.validation_data {
+            self.check_data(v, "validation data")?;
+        }
+        self.stop_training = false;
+        let mut history = History::default();
+        for cb in options.callbacks.iter_mut() {
+            cb.on_train_begin(self)?;
+        }
+        let steps = data.len().div_ceil(options.batch_size);
+        let mut batch = Batch::default();
+        for epoch in 0..options.epochs {
+            for cb in options.callbacks.iter_mut() {
+                cb.on_epoch_begin(epoch, self)?;
+            }
+            let mut progress = Progress::new(options.verbose, epoch, options.epochs, steps);
+            let order = if options.shuffle {
+                Order::Shuffled { seed: options.seed }
+            } else {
+                Order::Sequential
+            };
+            let mut batches = data.batches(options.batch_size, order, epoch as u64)?;
+            let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0.0f64, 0usize);
+            let metrics = self
+                .compiled
+                .as_ref()
+                .map(|c| (c.loss, c.metrics.clone()))
+                .expect("compiled");
+            let mut step = 0;
+            while batches.fill(&mut batch) {
+                for cb in options.callbacks.iter_mut() {
+                    cb.on_batch_begin(step, self)?;
+                }
+                let (loss, predictions) = self.train_step(&batch)?;
+                let n = batch.len();
+                seen += n;
+                loss_sum += loss as f64 * n as f64;
+                for m in &metrics.1 {
+                    correct += m.correct(metrics.0, &predictions, &batch);
+                }
+                let mut batch_logs = Logs::default();
+                if !metrics.1.is_empty() {
+                    batch_logs.insert("accuracy", (correct / seen as f64) as f32);
+                }
+                batch_logs.insert("loss", (loss_sum / seen as f64) as f32);
+                progress.step(step + 1, &batch_logs);
+                for cb in options.callbacks.iter_mut() {
+                    cb.on_batch_end(step, &batch_logs, self)?;
+                }
+                step += 1;
+                if self.stop_training {
+                    break;
+                }
+            }
+            let mut logs = Logs::default();
+            if !metrics.1.is_empty() {
+                logs.insert("accuracy", (correct / seen.max(1) as f64) as f32);
+            }
+            logs.insert("loss", (loss_sum / seen.max(1) as f64) as f32);
+            if let Some(v) = options.validation_data {
+                let val = self.evaluate(v, options.batch_size)?;
+                for (k, value) in val.iter() {
+                    logs.insert(format!("val_{k}"), value);
+                }
+            }
+            for cb in options.callbacks.iter_mut() {
+                cb.on_epoch_end(epoch, &mut logs, self)?;
+            }
+            progress.finish(&logs);
+            history.record(epoch, &logs);
+            if self.stop_training {
+                break;
+            }
+        }
+        for cb in options.callbacks.iter_mut() {
+            cb.on_train_end(&history, self)?;
+        }
+        Ok(history)
+    }
+
+    /// Loss (with weight penalties, as Keras reports it) and metrics on `data`, in inference
+    /// mode (Keras's `evaluate`).
+    pub fn evaluate(&mut self, data: &Dataset, batch_size: usize) -> Result<Logs, ModelError> {
+        let compiled = self
+            .compiled
+            .as_ref()
+            .ok_or(ModelError::NotCompiled("evaluate"))?;
+        let (loss_fn, metrics) = (compiled.loss, compiled.metrics.clone());
+        if batch_size == 0 {
+            return Err(ModelError::InvalidArgument(
+                "batch_size must be at least 1".into(),
+            ));
+        }
+        self.check_data(data, "evaluation data")?;
+        let penalty = {
+            let tape = Tape::no_grad();
+            self.layers
+                .iter()
+                .filter_map(|l| l.layer.regularization(&tape))
+                .map(|p| p.value().item() as f64)
+                .sum::<f64>()
+        };
+        let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0.0f64, 0usize);
+        let mut batches = data.batches(batch_size, Order::Sequential, 0)?;
+        let mut batch = Batch::default();
+        while batches.fill(&mut batch) {
+            let tape = Tape::no_grad();
+            let mut h = tape.constant(batch.inputs.clone());
+            for l in self.layers.iter_mut() {
+                h = l.layer.forward(h, Mode::Eval);
+            }
+            let predictions = h.value();
+            loss_fn.check(&batch, predictions.shape()[1])?;
+            let loss = loss_fn.compute(h, &batch)?.value().item();
+            loss_sum += loss as f64 * batch.len() as f64;
+            seen += batch.len();
+            for m in &metrics {
+                correct += m.correct(loss_fn, &predictions, &batch);
+            }
+        }
+        let mut logs = Logs::default();
+        if !metrics.is_empty() {
+            logs.insert("accuracy", (correct / seen as f64) as f32);
+        }
+        logs.insert("loss", (loss_sum / seen as f64 + penalty) as f32);
+        Ok(logs)
+    }
+
+    /// Outputs for `inputs` (`[n, ...input_shape]`) in inference mode, `batch_size` rows at a
+    /// time (Keras's `predict`).
+    pub fn predict(&mut self, inputs: &Tensor, batch_size: usize) -> Result<Tensor, ModelError> {
+        self.predict_in_mode(inputs, batch_size, Mode::Eval)
+    }
+
+    /// Outputs with dropout active and batch-normalization statistics untouched (MC dropout:
+    /// average several calls to estimate the prediction and its uncertainty).
+    pub fn predict_sample(
+        &mut self,
+        inputs: &Tensor,
+        batch_size: usize,
+    ) -> Result<Tensor, ModelError> {
+        self.predict_in_mode(inputs, batch_size, Mode::Sample)
+    }
+
+    fn predict_in_mode(
+        &mut self,
+        inputs: &Tensor,
+        batch_size: usize,
+        mode: Mode,
+    ) -> Result<Tensor, ModelError> {
+        if batch_size == 0 {
+            return Err(ModelError::InvalidArgument(
+                "batch_size must be at least 1".into(),
+            ));
+        }
+        let shape = inputs.shape();
+        if shape.len() != self.input_shape.len() + 1 || shape[1..] != *self.input_shape {
+            return Err(ModelError::InvalidData(format!(
+                "inputs have shape {shape:?}, the model expects (n, {:?})",
+                self.input_shape
+            )));
+        }
+        let n = shape[0];
+        let sample: usize = self.input_shape.iter().product();
+        let out_sample: usize = self.output_shape().iter().product();
+        let mut out = Vec::with_capacity(n * out_sample);
+        let mut start = 0;
+        while start < n {
+            let end = (start + batch_size).min(n);
+            let mut batch_shape = vec![end - start];
+            batch_shape.extend_from_slice(&self.input_shape);
+            let x = Tensor::from_vec(
+                &batch_shape,
+                inputs.as_slice()[start * sample..end * sample].to_vec(),
+            )?;
+            let tape = Tape::no_grad();
+            let mut h = tape.constant(x);
+            for l in self.layers.iter_mut() {
+                h = l.layer.forward(h, mode);
+            }
+            out.extend_from_slice(h.value().as_slice());
+            start = end;
+        }
+        let mut out_shape = vec![n];
+        out_shape.extend_from_slice(self.output_shape());
+        Ok(Tensor::from_vec(&out_shape, out)?)
+    }
+}
