@@ -19,7 +19,9 @@ pub fn fashion_mnist_scaled() -> (Dataset, Dataset) {
 /// The chapter's split: the first 55,000 training images for training, the last 5,000 for
 /// validation (as the benchmarks and Géron's `X_train_full[:-5000]` do).
 pub fn train_valid(train_full: &Dataset) -> (Dataset, Dataset) {
-    train_full.split_at(train_full.len() - 5_000).expect("60,000 images")
+    train_full
+        .split_at(train_full.len() - 5_000)
+        .expect("60,000 images")
 }
 
 /// Runs `f`, printing how long it took.
