@@ -90,13 +90,13 @@ fn main() -> Result<(), ModelError> {
         .map(f32::sqrt);
     let deterministic = dropout.predict(&x, 32)?;
     let labels = test.labels().unwrap();
-    for i in 0..3 {
+    for (i, &label) in labels.iter().enumerate().take(3) {
         let row = |t: &Tensor| t.as_slice()[i * 10..(i + 1) * 10].to_vec();
         let (m, s, d) = (row(&mean), row(&std), row(&deterministic));
         let best = (0..10).max_by(|&a, &b| m[a].total_cmp(&m[b])).unwrap();
         println!(
             "test image {i} (true: {}): MC mean p={:.3} ± {:.3} for {}, single deterministic p={:.3}",
-            fashion_mnist::CLASS_NAMES[labels[i] as usize],
+            fashion_mnist::CLASS_NAMES[label as usize],
             m[best],
             s[best],
             fashion_mnist::CLASS_NAMES[best],
