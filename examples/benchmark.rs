@@ -1,0 +1,235 @@
+//! Epoch-level benchmark of the workloads in `../shared/bench/BASELINES.md`, with the same
+//! settings as the peers (plain SGD, batch 32, reshuffled every epoch, 55,000/5,000 split):
+//!
+//! - `mlp` (W1): Flatten → Dense 300 relu → Dense 100 relu → Dense 10 softmax, lr 0.01;
+//! - `bn` (W2): Dense 300 (no bias) → BN → ReLU → Dense 300 (no bias) → BN → ReLU → Dense 10
+//!   softmax, lr 0.01;
+//! - `transfer` (W3): Flatten → Dense 100 relu ×3 → Dense 1 sigmoid on T-shirt/top vs Sandal,
+//!   lr 0.001, 4 epochs with the hidden layers frozen, then 16 with everything trainable;
+//! - `infer` (W4): the trained W1 model predicting the 10,000 test images at batch 32 and as one
+//!   batch of 10,000.
+//!
+//! The first epoch is a warm-up; the median of the others is reported. Ends with one line of
+//! `key=value` pairs. Run:
+//! `cargo run --release --example benchmark -- --workload mlp --threads 1 --epochs 4`
+
+mod common;
+
+use std::time::Instant;
+use strata::prelude::*;
+
+struct EpochTimer {
+    start: Option<Instant>,
+    seconds: Vec<f64>,
+}
+
+impl Callback for EpochTimer {
+    fn on_epoch_begin(&mut self, _: usize, _: &mut Sequential) -> Result<(), ModelError> {
+        self.start = Some(Instant::now());
+        Ok(())
+    }
+
+    fn on_epoch_end(
+        &mut self,
+        _: usize,
+        _: &mut Logs,
+        _: &mut Sequential,
+    ) -> Result<(), ModelError> {
+        self.seconds
+            .push(self.start.take().map_or(0.0, |s| s.elapsed().as_secs_f64()));
+        Ok(())
+    }
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        f64::NAN
+    } else {
+        v[v.len() / 2]
+    }
+}
+
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kib| kib / 1024.0)
+}
+
+fn arg(args: &[String], name: &str, default: &str) -> String {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+        .unwrap_or_else(|| default.to_string())
+}
+
+fn mlp() -> Result<Sequential, ModelError> {
+    let mut m = Sequential::with_seed(&[28, 28], 42);
+    m.add(Flatten::new())?;
+    m.add(
+        Dense::new(300)
+            .activation("relu")
+            .kernel_initializer("he_normal"),
+    )?;
+    m.add(
+        Dense::new(100)
+            .activation("relu")
+            .kernel_initializer("he_normal"),
+    )?;
+    m.add(Dense::new(10).activation("softmax"))?;
+    Ok(m)
+}
+
+fn bn() -> Result<Sequential, ModelError> {
+    let mut m = Sequential::with_seed(&[28, 28], 42);
+    m.add(Flatten::new())?;
+    for _ in 0..2 {
+        m.add(
+            Dense::new(300)
+                .kernel_initializer("he_normal")
+                .use_bias(false),
+        )?;
+        m.add(BatchNormalization::new())?;
+        m.add(Activation::Relu)?;
+    }
+    m.add(Dense::new(10).activation("softmax"))?;
+    Ok(m)
+}
+
+fn train_timed(
+    model: &mut Sequential,
+    train: &Dataset,
+    epochs: usize,
+) -> Result<Vec<f64>, ModelError> {
+    let mut timer = EpochTimer {
+        start: None,
+        seconds: Vec::new(),
+    };
+    model.fit(
+        train,
+        FitOptions::epochs(epochs).verbose(0).callback(&mut timer),
+    )?;
+    Ok(timer.seconds)
+}
+
+fn main() -> Result<(), ModelError> {
+    let args: Vec<String> = std::env::args().collect();
+    let workload = arg(&args, "--workload", "mlp");
+    let threads: usize = arg(&args, "--threads", "1")
+        .parse()
+        .map_err(|_| ModelError::InvalidArgument("--threads takes a number".into()))?;
+    let epochs: usize = arg(&args, "--epochs", "4")
+        .parse()
+        .map_err(|_| ModelError::InvalidArgument("--epochs takes a number".into()))?;
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build_global()
+        .map_err(|e| ModelError::InvalidArgument(e.to_string()))?;
+    let (train_full, test) = common::fashion_mnist_scaled();
+    let (train, valid) = common::train_valid(&train_full);
+    let sgd_sparse = |m: &mut Sequential, lr: f32| {
+        m.compile(
+            Sgd::new(lr),
+            "sparse_categorical_crossentropy".parse()?,
+            &[Metric::Accuracy],
+        )
+    };
+    let line = match workload.as_str() {
+        "mlp" | "bn" => {
+            let mut model = if workload == "mlp" { mlp()? } else { bn()? };
+            sgd_sparse(&mut model, 0.01)?;
+            let seconds = train_timed(&mut model, &train, epochs)?;
+            let epoch_s = median(&seconds[1.min(seconds.len() - 1)..]);
+            let steps = train.len().div_ceil(32);
+            let val = model
+                .evaluate(&valid, 32)?
+                .get("accuracy")
+                .unwrap_or(f32::NAN);
+            format!(
+                "workload={workload} threads={threads} steps_per_epoch={steps} median_epoch_s={epoch_s:.4} us_per_step={:.1} val_accuracy={val:.4} peak_rss_mib={:.0}",
+                epoch_s * 1e6 / steps as f64,
+                peak_rss_mib()
+            )
+        }
+        "transfer" => {
+            let is_b = |y: u32| y == 0 || y == 5;
+            let b_full = train_full.select(is_b)?.map_labels(|y| u32::from(y == 0))?;
+            let (b_train, _) = b_full.split_at(b_full.len() - 100)?;
+            let b_test = test.select(is_b)?.map_labels(|y| u32::from(y == 0))?;
+            let start = Instant::now();
+            let mut model = Sequential::with_seed(&[28, 28], 42);
+            model.add(Flatten::new())?;
+            for _ in 0..3 {
+                model.add(
+                    Dense::new(100)
+                        .activation("relu")
+                        .kernel_initializer("he_normal"),
+                )?;
+            }
+            model.add(Dense::new(1).activation("sigmoid"))?;
+            model.set_trainable(..4, false);
+            model.compile(
+                Sgd::new(0.001),
+                "binary_crossentropy".parse()?,
+                &[Metric::Accuracy],
+            )?;
+            let frozen = train_timed(&mut model, &b_train, 4)?;
+            model.set_trainable(.., true);
+            model.compile(
+                Sgd::new(0.001),
+                "binary_crossentropy".parse()?,
+                &[Metric::Accuracy],
+            )?;
+            let unfrozen = train_timed(&mut model, &b_train, 16)?;
+            let total = start.elapsed().as_secs_f64();
+            let acc = model
+                .evaluate(&b_test, 32)?
+                .get("accuracy")
+                .unwrap_or(f32::NAN);
+            format!(
+                "workload=transfer threads={threads} steps_per_epoch={} frozen_epoch_s={:.4} unfrozen_epoch_s={:.4} total_s={total:.3} test_accuracy={acc:.4} peak_rss_mib={:.0}",
+                b_train.len().div_ceil(32),
+                median(&frozen),
+                median(&unfrozen),
+                peak_rss_mib()
+            )
+        }
+        "infer" => {
+            let mut model = mlp()?;
+            sgd_sparse(&mut model, 0.01)?;
+            train_timed(&mut model, &train, epochs)?;
+            let x = test.inputs_tensor();
+            let mut time = |batch: usize, reps: usize| -> Result<f64, ModelError> {
+                model.predict(&x, batch)?;
+                let mut s = Vec::new();
+                for _ in 0..reps {
+                    let t = Instant::now();
+                    std::hint::black_box(model.predict(&x, batch)?);
+                    s.push(t.elapsed().as_secs_f64());
+                }
+                Ok(median(&s))
+            };
+            let (t32, t10k) = (time(32, 5)?, time(10_000, 10)?);
+            format!(
+                "workload=infer threads={threads} images_per_s_bs32={:.0} images_per_s_bs10000={:.0} peak_rss_mib={:.0}",
+                10_000.0 / t32,
+                10_000.0 / t10k,
+                peak_rss_mib()
+            )
+        }
+        other => {
+            return Err(ModelError::InvalidArgument(format!(
+                "unknown workload {other:?}; use mlp, bn, transfer or infer"
+            )));
+        }
+    };
+    println!("{line}");
+    Ok(())
+}
