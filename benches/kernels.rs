@@ -44,6 +44,24 @@ fn bench_gemm(c: &mut Criterion) {
                 )
             })
         });
+        if strata_tensor::Isa::Avx2.is_supported() {
+            group.bench_function(BenchmarkId::new("strata-avx2 A·B", &label), |bench| {
+                bench.iter(|| {
+                    strata_gemm::matmul_with(
+                        strata_gemm::GemmKernel::OwnAvx2,
+                        black_box(&a),
+                        Transpose::No,
+                        &b,
+                        Transpose::No,
+                        m,
+                        k,
+                        n,
+                        &mut out,
+                        false,
+                    )
+                })
+            });
+        }
         group.bench_function(BenchmarkId::new("matrixmultiply A·B", &label), |bench| {
             // SAFETY: the pointers and strides describe the live slices `a`, `b` and `out`.
             bench.iter(|| unsafe {

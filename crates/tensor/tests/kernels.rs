@@ -251,6 +251,10 @@ fn large_gemm_is_correct_when_threaded() {
     // Above PARALLEL_MACS the multiplication runs on rayon's pool.
     check_gemm(256, 256, 256, Transpose::No, Transpose::No, false);
     check_gemm(256, 256, 256, Transpose::Yes, Transpose::No, true);
+    check_gemm(200, 300, 170, Transpose::No, Transpose::Yes, true);
+    in_pool(2, || {
+        check_gemm(256, 300, 161, Transpose::No, Transpose::No, false)
+    });
 }
 
 #[test]

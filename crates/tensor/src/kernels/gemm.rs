@@ -37,6 +37,68 @@ pub fn matmul(
     c: &mut [f32],
     accumulate: bool,
 ) {
+    matmul_with(
+        GemmKernel::selected(),
+        a,
+        trans_a,
+        b,
+        trans_b,
+        m,
+        k,
+        n,
+        c,
+        accumulate,
+    )
+}
+
+/// A GEMM implementation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GemmKernel {
+    /// The `gemm` crate: AVX-512 micro-kernels when the CPU has them, AVX2 or portable ones
+    /// otherwise. The default, by measurement (`docs/performance.md`).
+    Crate,
+    /// Strata's hand-written AVX2+FMA kernel (`gemm_avx2.rs`); needs AVX2 and FMA.
+    OwnAvx2,
+}
+
+impl GemmKernel {
+    /// The kernel `matmul` uses: [`GemmKernel::Crate`], unless `STRATA_GEMM=own` selects the
+    /// hand-written AVX2 kernel on a CPU that has AVX2 and FMA.
+    pub fn selected() -> GemmKernel {
+        static CHOICE: std::sync::OnceLock<GemmKernel> = std::sync::OnceLock::new();
+        *CHOICE.get_or_init(|| match std::env::var("STRATA_GEMM").as_deref() {
+            Ok("own") if super::Isa::Avx2.is_supported() => GemmKernel::OwnAvx2,
+            _ => GemmKernel::Crate,
+        })
+    }
+
+    /// Every kernel this CPU can run.
+    pub fn available() -> Vec<GemmKernel> {
+        let mut kernels = vec![GemmKernel::Crate];
+        if super::Isa::Avx2.is_supported() {
+            kernels.push(GemmKernel::OwnAvx2);
+        }
+        kernels
+    }
+}
+
+/// [`matmul`] with a given kernel (for tests and measurements).
+///
+/// # Panics
+/// As [`matmul`]; also when `kernel` needs instructions the CPU lacks.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_with(
+    kernel: GemmKernel,
+    a: &[f32],
+    trans_a: Transpose,
+    b: &[f32],
+    trans_b: Transpose,
+    m: usize,
+    k: usize,
+    n: usize,
+    c: &mut [f32],
+    accumulate: bool,
+) {
     assert_eq!(
         a.len(),
         m * k,
@@ -72,6 +134,26 @@ pub fn matmul(
         Transpose::No => (n as isize, 1),
         Transpose::Yes => (1, k as isize),
     };
+    if kernel == GemmKernel::OwnAvx2 {
+        #[cfg(target_arch = "x86_64")]
+        {
+            super::gemm_avx2::matmul(
+                a,
+                trans_a,
+                b,
+                trans_b,
+                m,
+                k,
+                n,
+                c,
+                accumulate,
+                m * n * k >= PARALLEL_MACS,
+            );
+            return;
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        panic!("the hand-written AVX2 GEMM needs x86-64");
+    }
     let threads = rayon::current_num_threads();
     let parallelism = if threads > 1 && m * n * k >= PARALLEL_MACS {
         gemm::Parallelism::Rayon(threads)

@@ -13,6 +13,8 @@ use std::sync::OnceLock;
 pub mod activation;
 pub mod elementwise;
 pub mod gemm;
+#[cfg(target_arch = "x86_64")]
+mod gemm_avx2;
 pub mod math;
 pub mod reduce;
 pub mod softmax;

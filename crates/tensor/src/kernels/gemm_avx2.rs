@@ -1,0 +1,324 @@
+//! A hand-written AVX2+FMA single-precision GEMM, tuned for the chapter's small batches.
+//!
+//! The micro-kernel computes a 4×24 tile of C in twelve ymm accumulators: per step of `k` it
+//! broadcasts four elements of A and loads twenty-four of B (three ymm), then issues twelve
+//! FMAs. Four rows divide every batch and layer width of the chapter (32, 100, 300, 784), so
+//! no row edges occur there. Loops run row block (128) → column panel (24 wide) → k block
+//! (256) → row tile (4): the A block stays in L2 and a B panel block (256×24 floats, 24 KiB)
+//! is read once and then served from L1 to every row tile. B is read in place when its rows are contiguous (`A·B`, `Aᵀ·B`); for `A·Bᵀ` each
+//! panel is first packed (transposed) into a small buffer. A is read in place through its
+//! strides, so `Aᵀ` costs nothing. Edges (fewer than 4 rows or 24 columns) go through the same
+//! kernel on zero-padded copies.
+
+use super::gemm::Transpose;
+use std::arch::x86_64::*;
+
+const MR: usize = 6;
+const NV: usize = 2;
+const NR: usize = NV * 8;
+const KC: usize = 256;
+const MC: usize = 128;
+
+/// Operand geometry: element (i, p) of op(A) is at `a[i·a_rs + p·a_cs]`.
+#[derive(Clone, Copy)]
+struct Geometry {
+    a_rs: usize,
+    a_cs: usize,
+}
+
+/// Computes one `ROWS × 8·VECS` tile over `kc` steps.
+///
+/// # Safety
+/// AVX2 and FMA must be available; `a` must be readable at `i·a_rs + p·a_cs` for
+/// `i < ROWS, p < kc`; `b` at `p·ldb + 0..8·VECS` for `p < kc`; `c` readable (when `load_c`)
+/// and writable at `i·ldc + 0..8·VECS`.
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn tile<const ROWS: usize, const VECS: usize>(
+    kc: usize,
+    a: *const f32,
+    g: Geometry,
+    b: *const f32,
+    ldb: usize,
+    c: *mut f32,
+    ldc: usize,
+    load_c: bool,
+) {
+    // SAFETY: the caller guarantees every offset below is in bounds and that AVX2+FMA exist.
+    unsafe {
+        let mut acc = [[_mm256_setzero_ps(); VECS]; ROWS];
+        if load_c {
+            for (i, row) in acc.iter_mut().enumerate() {
+                for (v, reg) in row.iter_mut().enumerate() {
+                    *reg = _mm256_loadu_ps(c.add(i * ldc + 8 * v));
+                }
+            }
+        }
+        let mut bp = b;
+        let mut ap = a;
+        for _ in 0..kc {
+            let mut bv = [_mm256_setzero_ps(); VECS];
+            for (v, reg) in bv.iter_mut().enumerate() {
+                *reg = _mm256_loadu_ps(bp.add(8 * v));
+            }
+            for (i, row) in acc.iter_mut().enumerate() {
+                let av = _mm256_broadcast_ss(&*ap.add(i * g.a_rs));
+                for (reg, &bvec) in row.iter_mut().zip(&bv) {
+                    *reg = _mm256_fmadd_ps(av, bvec, *reg);
+                }
+            }
+            bp = bp.add(ldb);
+            ap = ap.add(g.a_cs);
+        }
+        for (i, row) in acc.iter().enumerate() {
+            for (v, reg) in row.iter().enumerate() {
+                _mm256_storeu_ps(c.add(i * ldc + 8 * v), *reg);
+            }
+        }
+    }
+}
+
+/// Dispatches a tile of `rows` (1..=MR) rows and `vecs` (1..=NV) vectors to its kernel.
+///
+/// # Safety
+/// As [`tile`].
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn tile_dispatch(
+    rows: usize,
+    vecs: usize,
+    kc: usize,
+    a: *const f32,
+    g: Geometry,
+    b: *const f32,
+    ldb: usize,
+    c: *mut f32,
+    ldc: usize,
+    load_c: bool,
+) {
+    macro_rules! go {
+        ($r:literal) => {
+            match vecs {
+                2 => tile::<$r, 2>(kc, a, g, b, ldb, c, ldc, load_c),
+                _ => tile::<$r, 1>(kc, a, g, b, ldb, c, ldc, load_c),
+            }
+        };
+    }
+    // SAFETY: forwarded contract.
+    unsafe {
+        match rows {
+            6 => go!(6),
+            5 => go!(5),
+            4 => go!(4),
+            3 => go!(3),
+            2 => go!(2),
+            _ => go!(1),
+        }
+    }
+}
+
+/// `C = op(A)·op(B)` (or `C += …`) for columns `cols` of C, with the arguments of
+/// [`super::gemm::matmul`]. `c` points at the whole `m×n` output.
+///
+/// # Safety
+/// AVX2 and FMA must be available; `c` must be valid for reads and writes of `m·n` floats, and
+/// no one else may access columns `cols` of it during the call.
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn panels(
+    a: &[f32],
+    trans_a: Transpose,
+    b: &[f32],
+    trans_b: Transpose,
+    m: usize,
+    k: usize,
+    n: usize,
+    c: *mut f32,
+    accumulate: bool,
+    cols: std::ops::Range<usize>,
+) {
+    let g = match trans_a {
+        Transpose::No => Geometry { a_rs: k, a_cs: 1 },
+        Transpose::Yes => Geometry { a_rs: 1, a_cs: m },
+    };
+    // Scratch: a packed / zero-padded B panel block, and a padded C tile for edges.
+    let mut packed = [0.0f32; KC * NR];
+    let mut c_tile = [0.0f32; MR * NR];
+    // Row blocks of MC keep the A block (MC×KC floats) in L2 across the column panels.
+    let mut ic = 0;
+    while ic < m {
+        let mc = MC.min(m - ic);
+        let mut j0 = cols.start;
+        while j0 < cols.end {
+            let width = NR.min(cols.end - j0);
+            let vecs = width.div_ceil(8);
+            let padded = vecs * 8;
+            let mut p0 = 0;
+            while p0 < k {
+                let kc = KC.min(k - p0);
+                // Where this block of the B panel lives, and its row stride.
+                let direct = trans_b == Transpose::No && width == padded;
+                let (bptr, ldb) = if direct {
+                    (b[p0 * n + j0..].as_ptr(), n)
+                } else {
+                    match trans_b {
+                        Transpose::No => {
+                            for p in 0..kc {
+                                let row = &mut packed[p * padded..(p + 1) * padded];
+                                row[..width].copy_from_slice(
+                                    &b[(p0 + p) * n + j0..(p0 + p) * n + j0 + width],
+                                );
+                                row[width..].fill(0.0);
+                            }
+                        }
+                        Transpose::Yes => {
+                            // Read B's rows contiguously; write the transposed panel.
+                            for jj in 0..padded {
+                                if jj < width {
+                                    let src = &b[(j0 + jj) * k + p0..(j0 + jj) * k + p0 + kc];
+                                    for (p, &v) in src.iter().enumerate() {
+                                        packed[p * padded + jj] = v;
+                                    }
+                                } else {
+                                    for p in 0..kc {
+                                        packed[p * padded + jj] = 0.0;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    (packed.as_ptr(), padded)
+                };
+                let load_c = accumulate || p0 > 0;
+                let mut i0 = ic;
+                while i0 < ic + mc {
+                    let rows = MR.min(ic + mc - i0);
+                    let aptr = a[i0 * g.a_rs + p0 * g.a_cs..].as_ptr();
+                    if width == padded {
+                        // SAFETY: i0·n + j0 < m·n.
+                        let cptr = unsafe { c.add(i0 * n + j0) };
+                        // SAFETY: A is read at (i0 + i)·a_rs + (p0 + p)·a_cs < m·k for i < rows,
+                        // p < kc; B at p·ldb + 0..width (direct: (p0 + p)·n + j0 + width ≤ k·n;
+                        // packed: < KC·NR); C at (i0 + i)·n + j0 + 0..width ≤ m·n, within `cols`.
+                        // AVX2+FMA are enabled on this function, which is only called when the
+                        // CPU has them.
+                        unsafe {
+                            tile_dispatch(rows, vecs, kc, aptr, g, bptr, ldb, cptr, n, load_c)
+                        };
+                    } else {
+                        for i in 0..rows {
+                            for jj in 0..padded {
+                                c_tile[i * padded + jj] = if jj < width && load_c {
+                                    // SAFETY: (i0 + i)·n + j0 + jj < m·n for jj < width.
+                                    unsafe { *c.add((i0 + i) * n + j0 + jj) }
+                                } else {
+                                    0.0
+                                };
+                            }
+                        }
+                        // SAFETY: as above for A and the packed B; C is the local tile.
+                        unsafe {
+                            tile_dispatch(
+                                rows,
+                                vecs,
+                                kc,
+                                aptr,
+                                g,
+                                bptr,
+                                ldb,
+                                c_tile.as_mut_ptr(),
+                                padded,
+                                true,
+                            )
+                        };
+                        for i in 0..rows {
+                            // SAFETY: the destination row segment lies in columns `cols` of C.
+                            unsafe {
+                                std::ptr::copy_nonoverlapping(
+                                    c_tile[i * padded..].as_ptr(),
+                                    c.add((i0 + i) * n + j0),
+                                    width,
+                                )
+                            };
+                        }
+                    }
+                    i0 += rows;
+                }
+                p0 += kc;
+            }
+            j0 += width;
+        }
+        ic += mc;
+    }
+}
+
+/// The AVX2 GEMM; see [`super::gemm::matmul`] for the contract (lengths already checked,
+/// `m, n, k > 0`). Splits the column panels over two rayon tasks when the work is large.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn matmul(
+    a: &[f32],
+    trans_a: Transpose,
+    b: &[f32],
+    trans_b: Transpose,
+    m: usize,
+    k: usize,
+    n: usize,
+    c: &mut [f32],
+    accumulate: bool,
+    parallel: bool,
+) {
+    assert!(
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma"),
+        "gemm_avx2 needs AVX2 and FMA"
+    );
+    assert_eq!(c.len(), m * n, "gemm_avx2: C length");
+    let base = SendPtr(c.as_mut_ptr());
+    let run = move |cols: std::ops::Range<usize>| {
+        // SAFETY: AVX2 and FMA were detected above; C holds m·n floats and lives through the
+        // call; each caller below passes its own disjoint columns.
+        unsafe {
+            panels(
+                a,
+                trans_a,
+                b,
+                trans_b,
+                m,
+                k,
+                n,
+                base.get(),
+                accumulate,
+                cols,
+            )
+        }
+    };
+    let threads = rayon::current_num_threads();
+    if !parallel || threads < 2 || n < 2 * NR {
+        run(0..n);
+        return;
+    }
+    // Split columns at panel boundaries; each task writes only its own columns of C, so the
+    // halves are disjoint even though they interleave in memory.
+    let chunks = threads.min(n / NR);
+    let per = n.div_ceil(chunks).div_ceil(NR) * NR;
+    rayon::scope(|s| {
+        for t in 0..chunks {
+            let cols = (t * per).min(n)..((t + 1) * per).min(n);
+            if cols.is_empty() {
+                continue;
+            }
+            s.spawn(move |_| run(cols));
+        }
+    });
+}
+
+#[derive(Clone, Copy)]
+struct SendPtr(*mut f32);
+// SAFETY: the pointer is only used to write disjoint column ranges inside a rayon scope.
+unsafe impl Send for SendPtr {}
+// SAFETY: as above.
+unsafe impl Sync for SendPtr {}
+impl SendPtr {
+    fn get(self) -> *mut f32 {
+        self.0
+    }
+}
