@@ -377,3 +377,32 @@ fn optimizer_param_count_follows_keras() {
     // Keras: momentums (15) + iteration + learning_rate.
     assert_eq!(opt.count_params(), 17);
 }
+
+#[test]
+fn constraints_are_applied_right_after_each_update() {
+    // A max-norm-like projection passed to apply_with_constraints sees the updated value.
+    let mut w = Param::new("w", Tensor::from_vec(&[2], vec![3.0, 4.0]).unwrap());
+    let mut opt = Optimizer::new(Sgd::new(1.0)).unwrap();
+    let grads = gradients(
+        std::slice::from_ref(&w),
+        &[Tensor::from_vec(&[2], vec![-3.0, -4.0]).unwrap()],
+    );
+    let mut seen = Vec::new();
+    opt.apply_with_constraints(&mut [&mut w], &grads, |p| {
+        seen.push(p.value.as_slice().to_vec());
+        let norm = p.value.as_slice().iter().map(|v| v * v).sum::<f32>().sqrt();
+        let scale = norm.min(5.0) / norm;
+        p.value.as_mut_slice().iter_mut().for_each(|v| *v *= scale);
+    })
+    .unwrap();
+    assert_eq!(
+        seen,
+        vec![vec![6.0, 8.0]],
+        "the constraint sees the updated weights"
+    );
+    assert_eq!(
+        w.value.as_slice(),
+        &[3.0, 4.0],
+        "and its projection is kept"
+    );
+}
