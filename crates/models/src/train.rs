@@ -413,10 +413,15 @@ impl Sequential {
             let end = (start + batch_size).min(n);
             let mut batch_shape = vec![end - start];
             batch_shape.extend_from_slice(&self.input_shape);
-            let x = Tensor::from_vec(
-                &batch_shape,
-                inputs.as_slice()[start * sample..end * sample].to_vec(),
-            )?;
+            // One batch covering everything shares the input; otherwise copy its rows.
+            let x = if start == 0 && end == n {
+                inputs.clone()
+            } else {
+                Tensor::from_vec(
+                    &batch_shape,
+                    inputs.as_slice()[start * sample..end * sample].to_vec(),
+                )?
+            };
             let tape = Tape::no_grad();
             let mut h = tape.constant(x);
             for l in self.layers.iter_mut() {

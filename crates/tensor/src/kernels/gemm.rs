@@ -147,7 +147,7 @@ pub fn matmul_with(
                 n,
                 c,
                 accumulate,
-                m * n * k >= PARALLEL_MACS,
+                m * n * k >= super::gemm_avx2::PARALLEL_MACS,
             );
             return;
         }

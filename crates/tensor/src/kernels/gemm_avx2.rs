@@ -19,6 +19,11 @@ const NR: usize = NV * 8;
 const KC: usize = 256;
 const MC: usize = 128;
 
+/// Multiply-adds at or above which this kernel splits its column panels over two threads.
+/// Lower than the `gemm` crate's threshold: a split here is one `rayon::scope` with no
+/// packing, so it already pays at the chapter's 32×784×300 (see `docs/performance.md`).
+pub(crate) const PARALLEL_MACS: usize = 1 << 21;
+
 /// Operand geometry: element (i, p) of op(A) is at `a[i·a_rs + p·a_cs]`.
 #[derive(Clone, Copy)]
 struct Geometry {
