@@ -53,10 +53,8 @@ fn main() -> Result<(), ModelError> {
         ("Swish", "swish".parse()?, "he_normal"),
         ("Mish", Activation::Mish, "he_normal"),
     ];
-    println!(
-        "\n{:<16} {:>10} {:>10} {:>10}",
-        "activation", "loss", "val_acc", "time (s)"
-    );
+    println!();
+    common::train_header("activation");
     for (label, activation, init) in contenders {
         let mut model = Sequential::with_seed(&[28, 28], 42);
         model.add(Flatten::new())?;
@@ -68,22 +66,13 @@ fn main() -> Result<(), ModelError> {
             )?;
         }
         model.add(Dense::new(10).activation("softmax"))?;
-        model.compile(
+        common::train_row(
+            label,
+            &mut model,
             Sgd::new(0.01).momentum(0.9),
-            "sparse_categorical_crossentropy".parse()?,
-            &[Metric::Accuracy],
+            (&train, &valid),
+            3,
         )?;
-        let start = std::time::Instant::now();
-        let h = model.fit(
-            &train,
-            FitOptions::epochs(3).validation_data(&valid).verbose(0),
-        )?;
-        println!(
-            "{label:<16} {:>10.4} {:>10.4} {:>10.2}",
-            h.get("loss").unwrap().last().unwrap(),
-            h.get("val_accuracy").unwrap().last().unwrap(),
-            start.elapsed().as_secs_f64()
-        );
     }
     Ok(())
 }

@@ -26,10 +26,7 @@ fn main() -> Result<(), ModelError> {
             Sgd::new(0.05).momentum(0.9).global_clipnorm(1.0).into(),
         ),
     ];
-    println!(
-        "{:<22} {:>10} {:>10} {:>10}",
-        "clipping", "loss", "val_acc", "time (s)"
-    );
+    common::train_header("clipping");
     for (name, config) in configs {
         let mut model = Sequential::with_seed(&[28, 28], 7);
         model.add(Flatten::new())?;
@@ -41,32 +38,7 @@ fn main() -> Result<(), ModelError> {
             )?;
         }
         model.add(Dense::new(10).activation("softmax"))?;
-        model.compile(
-            config,
-            "sparse_categorical_crossentropy".parse()?,
-            &[Metric::Accuracy],
-        )?;
-        let start = std::time::Instant::now();
-        let mut guard = TerminateOnNaN::new();
-        let h = model.fit(
-            &train,
-            FitOptions::epochs(2)
-                .validation_data(&valid)
-                .verbose(0)
-                .callback(&mut guard),
-        )?;
-        let val = h
-            .get("val_accuracy")
-            .unwrap()
-            .last()
-            .copied()
-            .unwrap_or(f32::NAN);
-        println!(
-            "{name:<22} {:>10.4} {:>10.4} {:>10.2}",
-            h.get("loss").unwrap().last().unwrap(),
-            val,
-            start.elapsed().as_secs_f64()
-        );
+        common::train_row(name, &mut model, config, (&train, &valid), 2)?;
     }
     Ok(())
 }

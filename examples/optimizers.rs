@@ -31,10 +31,7 @@ fn main() -> Result<(), ModelError> {
             AdamW::new(0.001).weight_decay(1e-5).into(),
         ),
     ];
-    println!(
-        "{:<26} {:>10} {:>10} {:>10}",
-        "optimizer", "loss", "val_acc", "time (s)"
-    );
+    common::train_header("optimizer");
     for (name, config) in optimizers {
         let mut model = Sequential::with_seed(&[28, 28], 42);
         model.add(Flatten::new())?;
@@ -49,22 +46,7 @@ fn main() -> Result<(), ModelError> {
                 .kernel_initializer("he_normal"),
         )?;
         model.add(Dense::new(10).activation("softmax"))?;
-        model.compile(
-            config,
-            "sparse_categorical_crossentropy".parse()?,
-            &[Metric::Accuracy],
-        )?;
-        let start = std::time::Instant::now();
-        let h = model.fit(
-            &train,
-            FitOptions::epochs(3).validation_data(&valid).verbose(0),
-        )?;
-        println!(
-            "{name:<26} {:>10.4} {:>10.4} {:>10.2}",
-            h.get("loss").unwrap().last().unwrap(),
-            h.get("val_accuracy").unwrap().last().unwrap(),
-            start.elapsed().as_secs_f64()
-        );
+        common::train_row(name, &mut model, config, (&train, &valid), 3)?;
     }
     Ok(())
 }

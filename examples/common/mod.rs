@@ -31,3 +31,50 @@ pub fn timed<T>(what: &str, f: impl FnOnce() -> T) -> T {
     println!("{what}: {:.2} s", start.elapsed().as_secs_f64());
     out
 }
+
+/// Compiles `model` with `optimizer` and sparse categorical cross-entropy, trains it for
+/// `epochs` epochs with validation, and prints a table row: final loss, validation accuracy and
+/// time.
+pub fn train_row(
+    label: &str,
+    model: &mut Sequential,
+    optimizer: impl Into<strata::optim::OptimizerConfig>,
+    (train, valid): (&Dataset, &Dataset),
+    epochs: usize,
+) -> Result<History, ModelError> {
+    model.compile(
+        optimizer,
+        "sparse_categorical_crossentropy".parse()?,
+        &[Metric::Accuracy],
+    )?;
+    let start = std::time::Instant::now();
+    let mut guard = TerminateOnNaN::new();
+    let history = model.fit(
+        train,
+        FitOptions::epochs(epochs)
+            .validation_data(valid)
+            .verbose(0)
+            .callback(&mut guard),
+    )?;
+    let last = |key: &str| {
+        history
+            .get(key)
+            .and_then(|v| v.last().copied())
+            .unwrap_or(f32::NAN)
+    };
+    println!(
+        "{label:<26} {:>10.4} {:>10.4} {:>10.2}",
+        last("loss"),
+        last("val_accuracy"),
+        start.elapsed().as_secs_f64()
+    );
+    Ok(history)
+}
+
+/// The header of the [`train_row`] table.
+pub fn train_header(first: &str) {
+    println!(
+        "{first:<26} {:>10} {:>10} {:>10}",
+        "loss", "val_acc", "time (s)"
+    );
+}

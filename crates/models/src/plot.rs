@@ -18,8 +18,9 @@ pub fn plot_series(
     series: &[(&str, &[f32])],
 ) -> Result<(), ModelError> {
     let path = path.as_ref();
-    let (w, h) = (720.0f64, 420.0f64);
-    let (left, right, top, bottom) = (70.0, 170.0, 40.0, 50.0);
+    let (w, h) = (800.0f64, 420.0f64);
+    // The legend column fits names of up to about 30 characters.
+    let (left, right, top, bottom) = (70.0, 250.0, 40.0, 50.0);
     let finite = series
         .iter()
         .flat_map(|(_, v)| v.iter())
