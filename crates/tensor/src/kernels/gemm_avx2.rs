@@ -1,14 +1,14 @@
 //! A hand-written AVX2+FMA single-precision GEMM, tuned for the chapter's small batches.
 //!
-//! The micro-kernel computes a 4×24 tile of C in twelve ymm accumulators: per step of `k` it
-//! broadcasts four elements of A and loads twenty-four of B (three ymm), then issues twelve
-//! FMAs. Four rows divide every batch and layer width of the chapter (32, 100, 300, 784), so
-//! no row edges occur there. Loops run row block (128) → column panel (24 wide) → k block
-//! (256) → row tile (4): the A block stays in L2 and a B panel block (256×24 floats, 24 KiB)
-//! is read once and then served from L1 to every row tile. B is read in place when its rows are contiguous (`A·B`, `Aᵀ·B`); for `A·Bᵀ` each
-//! panel is first packed (transposed) into a small buffer. A is read in place through its
-//! strides, so `Aᵀ` costs nothing. Edges (fewer than 4 rows or 24 columns) go through the same
-//! kernel on zero-padded copies.
+//! The micro-kernel computes a 6×16 tile of C in twelve ymm accumulators: per step of `k` it
+//! broadcasts six elements of A and loads sixteen of B (two ymm), then issues twelve FMAs (a
+//! 4×24 tile, which divides the chapter's sizes exactly, spilled registers and ran slower).
+//! Loops run row block (128) → column panel (16 wide) → k block (256) → row tile (6): the A
+//! block stays in L2 and a B panel block (256×16 floats, 16 KiB) is read once and then served
+//! from L1 to every row tile. B is read in place when its rows are contiguous (`A·B`, `Aᵀ·B`);
+//! for `A·Bᵀ` each panel is first packed (transposed) into a small buffer. A is read in place
+//! through its strides, so `Aᵀ` costs nothing. Edges (fewer than 6 rows or 16 columns) go
+//! through narrower instances of the same kernel, on zero-padded copies for columns.
 
 use super::gemm::Transpose;
 use std::arch::x86_64::*;
