@@ -10,7 +10,7 @@
 //!   batch of 10,000.
 //!
 //! The first epoch is a warm-up; the median of the others is reported. Ends with one line of
-//! `key=value` pairs. Run:
+//! `key=value` pairs (`--verbose 1` times with the progress bar drawn). Run:
 //! `cargo run --release --example benchmark -- --workload mlp --threads 1 --epochs 4`
 
 mod common;
@@ -114,13 +114,22 @@ fn train_timed(
     };
     model.fit(
         train,
-        FitOptions::epochs(epochs).verbose(0).callback(&mut timer),
+        FitOptions::epochs(epochs)
+            .verbose(VERBOSE.load(std::sync::atomic::Ordering::Relaxed))
+            .callback(&mut timer),
     )?;
     Ok(timer.seconds)
 }
 
+/// `--verbose N` (default 0): the progress display used while timing (to measure its cost).
+static VERBOSE: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
 fn main() -> Result<(), ModelError> {
     let args: Vec<String> = std::env::args().collect();
+    let verbose: u8 = arg(&args, "--verbose", "0")
+        .parse()
+        .map_err(|_| ModelError::InvalidArgument("--verbose takes 0, 1 or 2".into()))?;
+    VERBOSE.store(verbose, std::sync::atomic::Ordering::Relaxed);
     let workload = arg(&args, "--workload", "mlp");
     let threads: usize = arg(&args, "--threads", "1")
         .parse()

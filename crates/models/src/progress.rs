@@ -2,7 +2,7 @@
 
 use crate::Logs;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 /// Per-epoch progress: a bar with step count, elapsed time, time per step and running
@@ -15,6 +15,11 @@ pub(crate) struct Progress {
     last_draw: Instant,
     done: usize,
     bar: Option<ProgressBar>,
+}
+
+/// Prints a line to stdout, ignoring failures (a closed pipe must not stop training).
+fn say(line: &str) {
+    let _ = writeln!(std::io::stdout(), "{line}");
 }
 
 fn format_logs(logs: &Logs) -> String {
@@ -37,7 +42,7 @@ fn per_step(elapsed: Duration, steps: usize) -> String {
 impl Progress {
     pub fn new(verbose: u8, epoch: usize, epochs: usize, steps: usize) -> Progress {
         if verbose >= 1 {
-            println!("Epoch {}/{}", epoch + 1, epochs);
+            say(&format!("Epoch {}/{}", epoch + 1, epochs));
         }
         let bar = (verbose == 1 && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::with_draw_target(
@@ -93,7 +98,7 @@ impl Progress {
                 per_step(elapsed, self.done),
                 format_logs(logs)
             )),
-            (None, 1 | 2) => println!("{line}"),
+            (None, 1 | 2) => say(&line),
             _ => {}
         }
     }
