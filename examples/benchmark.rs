@@ -183,14 +183,14 @@ fn main() -> Result<(), ModelError> {
                 )?;
             }
             model.add(Dense::new(1).activation("sigmoid"))?;
-            model.set_trainable(..4, false);
+            model.set_trainable(..4, false)?;
             model.compile(
                 Sgd::new(0.001),
                 "binary_crossentropy".parse()?,
                 &[Metric::Accuracy],
             )?;
             let frozen = train_timed(&mut model, &b_train, 4)?;
-            model.set_trainable(.., true);
+            model.set_trainable(.., true)?;
             model.compile(
                 Sgd::new(0.001),
                 "binary_crossentropy".parse()?,

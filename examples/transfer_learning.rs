@@ -81,7 +81,7 @@ fn main() -> Result<(), ModelError> {
         Sequential::from_layers_of(&model_a, ..model_a.len() - 1)?.named("model_B_on_A");
     model_b.add(Dense::new(1).activation("sigmoid"))?;
     let reused = model_b.len() - 1;
-    model_b.set_trainable(..reused, false);
+    model_b.set_trainable(..reused, false)?;
     model_b.compile(
         Sgd::new(0.001),
         "binary_crossentropy".parse()?,
@@ -95,7 +95,7 @@ fn main() -> Result<(), ModelError> {
         )
     })?;
 
-    model_b.set_trainable(..reused, true);
+    model_b.set_trainable(..reused, true)?;
     model_b.compile(
         Sgd::new(0.001),
         "binary_crossentropy".parse()?,

@@ -220,11 +220,22 @@ impl Sequential {
     /// Freezes (`false`) or unfreezes (`true`) every layer in `range` (Keras:
     /// `for layer in model.layers[:-1]: layer.trainable = False`). Takes effect at the next
     /// `compile`, as in Keras.
-    pub fn set_trainable(&mut self, range: impl std::ops::RangeBounds<usize>, trainable: bool) {
+    pub fn set_trainable(
+        &mut self,
+        range: impl std::ops::RangeBounds<usize>,
+        trainable: bool,
+    ) -> Result<&mut Sequential, ModelError> {
         let range = (range.start_bound().cloned(), range.end_bound().cloned());
-        for l in &mut self.layers[range] {
+        let len = self.layers.len();
+        let layers = self.layers.get_mut(range).ok_or_else(|| {
+            ModelError::InvalidArgument(format!(
+                "layer range {range:?} is out of bounds for {len} layers"
+            ))
+        })?;
+        for l in layers {
             l.layer.set_trainable(trainable);
         }
+        Ok(self)
     }
 
     /// A new model of copies of `source`'s layers in `range` (weights included, fresh

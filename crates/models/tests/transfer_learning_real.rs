@@ -66,7 +66,7 @@ fn transfer_learning_reaches_99_percent_and_leaves_model_a_intact() {
 
     let mut model_b = Sequential::from_layers_of(&model_a, ..model_a.len() - 1).unwrap();
     model_b.add(Dense::new(1).activation("sigmoid")).unwrap();
-    model_b.set_trainable(..model_b.len() - 1, false);
+    model_b.set_trainable(..model_b.len() - 1, false).unwrap();
     model_b
         .compile(
             Sgd::new(0.001),
@@ -77,7 +77,7 @@ fn transfer_learning_reaches_99_percent_and_leaves_model_a_intact() {
     model_b
         .fit(&b_train, FitOptions::epochs(4).verbose(0))
         .unwrap();
-    model_b.set_trainable(.., true);
+    model_b.set_trainable(.., true).unwrap();
     model_b
         .compile(
             Sgd::new(0.001),

@@ -76,7 +76,8 @@ fn a_model_built_from_another_models_layers_does_not_share_them() {
 fn freezing_keeps_weights_and_bn_statistics_bit_identical() {
     let data = blobs(90, 4);
     let mut model = small_model(5);
-    model.set_trainable(..2, false);
+    assert!(model.set_trainable(..9, false).is_err(), "a range past the last layer is an error");
+    model.set_trainable(..2, false).unwrap();
     model
         .compile(
             Sgd::new(0.1).momentum(0.9),
@@ -106,7 +107,7 @@ fn freezing_keeps_weights_and_bn_statistics_bit_identical() {
 fn unfreezing_without_recompiling_is_an_error() {
     let data = blobs(30, 5);
     let mut model = small_model(6);
-    model.set_trainable(..2, false);
+    model.set_trainable(..2, false).unwrap();
     model
         .compile(
             Sgd::new(0.1),
@@ -115,7 +116,7 @@ fn unfreezing_without_recompiling_is_an_error() {
         )
         .unwrap();
     model.fit(&data, FitOptions::epochs(1).verbose(0)).unwrap();
-    model.set_trainable(.., true);
+    model.set_trainable(.., true).unwrap();
     let err = model
         .fit(&data, FitOptions::epochs(1).verbose(0))
         .unwrap_err();
