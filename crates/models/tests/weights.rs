@@ -76,7 +76,10 @@ fn a_model_built_from_another_models_layers_does_not_share_them() {
 fn freezing_keeps_weights_and_bn_statistics_bit_identical() {
     let data = blobs(90, 4);
     let mut model = small_model(5);
-    assert!(model.set_trainable(..9, false).is_err(), "a range past the last layer is an error");
+    assert!(
+        model.set_trainable(..9, false).is_err(),
+        "a range past the last layer is an error"
+    );
     model.set_trainable(..2, false).unwrap();
     model
         .compile(
