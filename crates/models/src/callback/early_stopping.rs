@@ -104,18 +104,9 @@ impl Callback for EarlyStopping {
             );
             return Ok(());
         };
-        let minimize = self.mode.minimizes(&self.monitor);
-        let improved = current.is_finite()
-            && match self.best {
-                None => true,
-                Some(best) => {
-                    if minimize {
-                        current < best - self.min_delta
-                    } else {
-                        current > best + self.min_delta
-                    }
-                }
-            };
+        let improved = self
+            .mode
+            .improves(&self.monitor, current, self.best, self.min_delta);
         if improved {
             self.best = Some(current);
             self.best_epoch = epoch;

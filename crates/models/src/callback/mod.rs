@@ -86,6 +86,23 @@ impl MonitorMode {
             MonitorMode::Auto => !(monitor.contains("acc") || monitor.contains("auc")),
         }
     }
+
+    /// Whether `current` improves on `best` by more than `min_delta` for the quantity
+    /// `monitor` (the first value always does; a NaN never does).
+    pub(crate) fn improves(
+        self,
+        monitor: &str,
+        current: f32,
+        best: Option<f32>,
+        min_delta: f32,
+    ) -> bool {
+        match best {
+            _ if !current.is_finite() => false,
+            None => true,
+            Some(best) if self.minimizes(monitor) => current < best - min_delta,
+            Some(best) => current > best + min_delta,
+        }
+    }
 }
 
 pub(crate) fn learning_rate(model: &Sequential) -> Result<f32, ModelError> {

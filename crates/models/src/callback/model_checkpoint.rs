@@ -75,18 +75,7 @@ impl Callback for ModelCheckpoint {
                 );
                 return Ok(());
             };
-            let minimize = self.mode.minimizes(&self.monitor);
-            let better = match self.best {
-                None => true,
-                Some(best) => {
-                    if minimize {
-                        current < best
-                    } else {
-                        current > best
-                    }
-                }
-            };
-            if !better {
+            if !self.mode.improves(&self.monitor, current, self.best, 0.0) {
                 return Ok(());
             }
             self.best = Some(current);

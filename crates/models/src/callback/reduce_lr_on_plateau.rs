@@ -117,17 +117,9 @@ impl Callback for ReduceLROnPlateau {
             );
             return Ok(());
         };
-        let minimize = self.mode.minimizes(&self.monitor);
-        let improved = match self.best {
-            None => true,
-            Some(best) => {
-                if minimize {
-                    current < best - self.min_delta
-                } else {
-                    current > best + self.min_delta
-                }
-            }
-        };
+        let improved = self
+            .mode
+            .improves(&self.monitor, current, self.best, self.min_delta);
         if self.cooldown_counter > 0 {
             self.cooldown_counter -= 1;
             self.wait = 0;
