@@ -82,31 +82,26 @@ impl Loss {
         }
     }
 
-    /// Checks that a batch fits the predictions `[b, width]` (labels in range, targets present).
-    pub(crate) fn check(&self, batch: &Batch, width: usize) -> Result<(), ModelError> {
-        match self {
-            Loss::SparseCategoricalCrossentropy { .. } => {
-                if batch.targets.is_some() {
-                    return Err(ModelError::InvalidData("sparse_categorical_crossentropy needs integer class labels, found value targets (use categorical_crossentropy for one-hot targets)".into()));
-                }
-                if let Some((i, &l)) = batch.labels.iter().enumerate().find(|&(_, &l)| l >= width) {
-                    return Err(ModelError::InvalidData(format!(
-                        "label {l} (sample {i} of the batch) is out of range for a model with {width} outputs"
-                    )));
-                }
-                Ok(())
-            }
-            Loss::CategoricalCrossentropy { .. }
-            | Loss::MeanSquaredError
-            | Loss::BinaryCrossentropy { .. } => {
-                float_targets(batch, width, self.name()).map(|_| ())
-            }
+    /// Checks that a batch has class labels within `width` outputs (sparse losses).
+    fn check_labels(batch: &Batch, width: usize) -> Result<(), ModelError> {
+        if batch.targets.is_some() {
+            return Err(ModelError::InvalidData("sparse_categorical_crossentropy needs integer class labels, found value targets (use categorical_crossentropy for one-hot targets)".into()));
         }
+        if let Some((i, &l)) = batch.labels.iter().enumerate().find(|&(_, &l)| l >= width) {
+            return Err(ModelError::InvalidData(format!(
+                "label {l} (sample {i} of the batch) is out of range for a model with {width} outputs"
+            )));
+        }
+        Ok(())
     }
 
-    /// The loss of predictions `pred` (`[b, width]`) for a batch, on the tape.
+    /// The loss of predictions `pred` (`[b, width]`) for a batch, on the tape. A batch that does
+    /// not fit the loss (labels out of range, missing or wrongly sized targets) is an error.
     pub(crate) fn compute<'t>(&self, pred: Var<'t>, batch: &Batch) -> Result<Var<'t>, ModelError> {
         let width = pred.shape()[1];
+        if let Loss::SparseCategoricalCrossentropy { .. } = self {
+            Loss::check_labels(batch, width)?;
+        }
         Ok(match *self {
             Loss::SparseCategoricalCrossentropy { from_logits: true } => {
                 pred.sparse_softmax_cross_entropy(&batch.labels)

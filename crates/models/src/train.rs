@@ -193,7 +193,6 @@ impl Sequential {
             h = l.layer.forward(h, Mode::Train);
         }
         let predictions = h.value();
-        compiled.loss.check(batch, predictions.shape()[1])?;
         let mut loss = compiled.loss.compute(h, batch)?;
         for l in layers.iter() {
             if let Some(penalty) = l.layer.regularization(&tape) {
@@ -354,7 +353,6 @@ impl Sequential {
                 h = l.layer.forward(h, Mode::Eval);
             }
             let predictions = h.value();
-            loss_fn.check(&batch, predictions.shape()[1])?;
             let loss = loss_fn.compute(h, &batch)?.value().item();
             loss_sum += loss as f64 * batch.len() as f64;
             seen += batch.len();
