@@ -43,7 +43,7 @@ pub use logs::{History, Logs};
 pub use loss::Loss;
 pub use metric::Metric;
 pub use plot::plot_series;
-pub use save::{FORMAT_MAJOR, FORMAT_MINOR, MAGIC, MAX_FILE_BYTES};
+pub use save::{FORMAT_MAJOR, FORMAT_MINOR, MAGIC, MAX_FILE_BYTES, crc32};
 pub use sequential::{NamedLayer, Sequential};
 pub use train::FitOptions;
 

@@ -12,7 +12,7 @@
 //!
 //! Loading checks, in order and before decoding: the file size against a cap, the magic, the
 //! major version, the exact payload length (truncated and trailing bytes are distinct errors),
-//! and the checksum. The payload is a closed set of data types (no code, no paths); after
+//! and the checksum. CRC-32 is [`crc32`]. The payload is a closed set of data types (no code, no paths); after
 //! decoding, every layer's variables are checked against its configuration and for finite
 //! values, and the optimizer state for consistency.
 
@@ -50,8 +50,9 @@ struct SavedCompile {
     metrics: Vec<Metric>,
 }
 
-/// CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320), bitwise: models are saved rarely.
-pub(crate) fn crc32(data: &[u8]) -> u32 {
+/// CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320) of a payload, as stored in the model
+/// file header (bitwise: models are saved rarely).
+pub fn crc32(data: &[u8]) -> u32 {
     let mut crc = 0xFFFF_FFFFu32;
     for &b in data {
         crc ^= b as u32;

@@ -239,7 +239,7 @@ fn hostile_model_files_are_typed_errors() {
         out.extend_from_slice(&1u16.to_le_bytes());
         out.extend_from_slice(&0u16.to_le_bytes());
         out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-        out.extend_from_slice(&crc(payload).to_le_bytes());
+        out.extend_from_slice(&strata::crc32(payload).to_le_bytes());
         out.extend_from_slice(payload);
         out
     };
@@ -275,19 +275,4 @@ fn hostile_model_files_are_typed_errors() {
         Sequential::load(temp_path("missing.strata")),
         Err(ModelError::Io { .. })
     ));
-}
-
-fn crc(data: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &b in data {
-        crc ^= b as u32;
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
 }
