@@ -15,6 +15,7 @@
 //! ```
 
 pub mod kernels;
+pub mod parallel;
 mod serde;
 mod shape;
 mod tensor;

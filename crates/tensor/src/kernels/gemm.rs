@@ -14,9 +14,10 @@ pub enum Transpose {
     Yes,
 }
 
-/// Multiply-add counts (`m·k·n`) at or above which the multiplication uses every rayon thread.
-/// Below it, waking a second thread costs more than it saves (see `docs/performance.md`).
-pub const PARALLEL_MACS: usize = 1 << 23;
+/// Multiply-add counts (`m·k·n`) at or above which the product is split into one block of `C`
+/// per thread ([`crate::parallel::threads`]). Below it, handing a block to another thread costs more than it saves
+/// (measured in `docs/performance.md`).
+pub const PARALLEL_MACS: usize = 1 << 18;
 
 /// `C = op(A) · op(B)` (or `C += op(A) · op(B)` when `accumulate`), all row-major.
 ///
@@ -154,37 +155,129 @@ pub fn matmul_with(
         #[cfg(not(target_arch = "x86_64"))]
         panic!("the hand-written AVX2 GEMM needs x86-64");
     }
-    let threads = rayon::current_num_threads();
-    let parallelism = if threads > 1 && m * n * k >= PARALLEL_MACS {
-        gemm::Parallelism::Rayon(threads)
-    } else {
-        gemm::Parallelism::None
+    let view = GemmView {
+        a: a.as_ptr(),
+        a_rs,
+        a_cs,
+        b: b.as_ptr(),
+        b_rs,
+        b_cs,
+        c: c.as_mut_ptr(),
+        n,
+        accumulate,
     };
-    // SAFETY: the asserts above guarantee that every index the strides describe lies inside its
-    // slice: A is read at i·a_rs + p·a_cs < m·k, B at p·b_rs + j·b_cs < k·n, and C is written at
-    // i·n + j < m·n. `c` is a unique borrow, so it aliases neither input.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            a.as_ptr(),
-            a_cs,
-            a_rs,
-            b.as_ptr(),
-            b_cs,
-            b_rs,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            parallelism,
-        );
+    let parts = if m * n * k >= PARALLEL_MACS {
+        crate::parallel::threads()
+    } else {
+        1
+    };
+    view.run_in_parts(m, n, k, parts);
+}
+
+/// The shortest side a block of a split product may have (see [`GemmView::run_in_parts`]).
+const MIN_BLOCK: usize = 72;
+
+/// Raw operand pointers and strides of one product, so that disjoint blocks of `C` can be
+/// computed on different threads.
+#[derive(Clone, Copy)]
+struct GemmView {
+    a: *const f32,
+    a_rs: isize,
+    a_cs: isize,
+    b: *const f32,
+    b_rs: isize,
+    b_cs: isize,
+    c: *mut f32,
+    n: usize,
+    accumulate: bool,
+}
+
+// SAFETY: the pointers come from slices borrowed for the whole product (`matmul_with` does not
+// return before every block is done), inputs are only read, and concurrent `run` calls write
+// disjoint blocks of `C`.
+unsafe impl Send for GemmView {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for GemmView {}
+
+impl GemmView {
+    /// The whole product as up to `parts` blocks of `C` along its longer side: block 0 on this
+    /// thread, the others on helper threads ([`crate::parallel`]).
+    ///
+    /// The result does not depend on the number of blocks, bit for bit: the `gemm` crate forms
+    /// each element's sum over `k` in blocks whose size depends on `k` alone as long as the
+    /// product has a side longer than 64 (smaller products take other paths), so every block
+    /// keeps a side of at least [`MIN_BLOCK`], and products without such a side, or too thin to
+    /// split, run whole.
+    fn run_in_parts(self, m: usize, n: usize, k: usize, parts: usize) {
+        let (long, short) = (m.max(n), m.min(n));
+        // Along the longer side when both blocks keep at least MIN_BLOCK there; otherwise along
+        // the shorter side when the longer one alone keeps the product in its class.
+        let along_long = long >= 2 * MIN_BLOCK;
+        let (split_len, min_part) = if along_long {
+            (long, MIN_BLOCK)
+        } else if long > MIN_BLOCK && short >= 16 {
+            (short, 8)
+        } else {
+            (1, 1)
+        };
+        let mut parts = parts.min(split_len / min_part).max(1);
+        // Block edges on multiples of 8 (a SIMD vector); the last block must stay long enough.
+        let mut step = split_len;
+        while parts > 1 {
+            step = split_len.div_ceil(parts).next_multiple_of(8);
+            if split_len.saturating_sub((parts - 1) * step) >= min_part {
+                break;
+            }
+            parts -= 1;
+        }
+        if parts == 1 {
+            self.run(0, m, 0, n, k);
+            return;
+        }
+        let split_n = (n >= m) == along_long;
+        let block = move |p: usize| {
+            let (lo, hi) = ((p * step).min(split_len), ((p + 1) * step).min(split_len));
+            if split_n {
+                self.run(0, m, lo, hi, k);
+            } else {
+                self.run(lo, hi, 0, n, k);
+            }
+        };
+        crate::parallel::run_parts(parts, &block);
+    }
+
+    /// `C[i0..i1, j0..j1] (+)= op(A)[i0..i1, :] · op(B)[:, j0..j1]` on this thread.
+    fn run(self, i0: usize, i1: usize, j0: usize, j1: usize, k: usize) {
+        if i1 <= i0 || j1 <= j0 {
+            return;
+        }
+        // SAFETY: `matmul_with` checked that A holds m×k, B k×n and C m×n elements for the
+        // strides in `self`; 0 ≤ i0 < i1 ≤ m and 0 ≤ j0 < j1 ≤ n, so every element the offset
+        // pointers and strides reach lies inside its slice, and the C block is disjoint from
+        // any other block written concurrently.
+        unsafe {
+            gemm::gemm(
+                i1 - i0,
+                j1 - j0,
+                k,
+                self.c.add(i0 * self.n + j0),
+                1,
+                self.n as isize,
+                self.accumulate,
+                self.a.offset(i0 as isize * self.a_rs),
+                self.a_cs,
+                self.a_rs,
+                self.b.offset(j0 as isize * self.b_cs),
+                self.b_cs,
+                self.b_rs,
+                1.0,
+                1.0,
+                false,
+                false,
+                false,
+                gemm::Parallelism::None,
+            );
+        }
     }
 }
 
@@ -224,6 +317,80 @@ pub fn matmul_reference(
             } else {
                 total as f32
             };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Splitting `C` into blocks on several threads gives the same bits as one call.
+    #[test]
+    fn split_products_equal_the_single_call_bit_for_bit() {
+        let shapes = [
+            (32, 784, 300),
+            (784, 32, 300),
+            (7, 13, 5),
+            (33, 17, 129),
+            (130, 9, 20),
+        ];
+        for &(m, k, n) in &shapes {
+            for (ta, tb) in [
+                (Transpose::No, Transpose::No),
+                (Transpose::Yes, Transpose::No),
+                (Transpose::No, Transpose::Yes),
+            ] {
+                let a: Vec<f32> = (0..m * k)
+                    .map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0)
+                    .collect();
+                let b: Vec<f32> = (0..k * n)
+                    .map(|i| ((i * 53 % 97) as f32 - 48.0) / 9.0)
+                    .collect();
+                let (a_rs, a_cs) = if ta == Transpose::No {
+                    (k as isize, 1)
+                } else {
+                    (1, m as isize)
+                };
+                let (b_rs, b_cs) = if tb == Transpose::No {
+                    (n as isize, 1)
+                } else {
+                    (1, k as isize)
+                };
+                let run = |parts: usize, accumulate: bool| {
+                    let mut c: Vec<f32> = (0..m * n).map(|i| i as f32 * 0.25).collect();
+                    let view = GemmView {
+                        a: a.as_ptr(),
+                        a_rs,
+                        a_cs,
+                        b: b.as_ptr(),
+                        b_rs,
+                        b_cs,
+                        c: c.as_mut_ptr(),
+                        n,
+                        accumulate,
+                    };
+                    view.run_in_parts(m, n, k, parts);
+                    c
+                };
+                for accumulate in [false, true] {
+                    let one = run(1, accumulate);
+                    let mut reference = (0..m * n).map(|i| i as f32 * 0.25).collect::<Vec<_>>();
+                    matmul_reference(&a, ta, &b, tb, m, k, n, &mut reference, accumulate);
+                    for (x, r) in one.iter().zip(&reference) {
+                        assert!((x - r).abs() <= 1e-3 * r.abs().max(1.0), "{x} vs {r}");
+                    }
+                    for parts in [2, 3, 4, 7] {
+                        let split = run(parts, accumulate);
+                        assert!(
+                            one.iter()
+                                .zip(&split)
+                                .all(|(x, y)| x.to_bits() == y.to_bits()),
+                            "{m}x{k}x{n} {ta:?} {tb:?} in {parts} parts differs"
+                        );
+                    }
+                }
+            }
         }
     }
 }

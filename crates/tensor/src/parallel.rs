@@ -1,0 +1,278 @@
+//! Fork-join for splitting one kernel call across cores, with a hand-off in well under a
+//! microsecond.
+//!
+//! A training step at batch 32 is a chain of products of 10–200 µs each. Handing half of one
+//! to a rayon worker that has gone to sleep since the last product costs a wake-up that is
+//! often as long as the half itself (measured in `docs/performance.md`). [`run_parts`] instead
+//! posts the parts to dedicated helper threads that keep polling for [`SPIN`] after their last
+//! part, so during training they are always awake, and that sleep when training stops.
+//!
+//! The number of parts follows [`threads`] (rayon's thread count, so `RAYON_NUM_THREADS` and
+//! `rayon::ThreadPoolBuilder::build_global` size both). Calls never nest and never wait on one
+//! another: a call that finds the helpers busy (another thread's kernel, or a part that itself
+//! splits) runs all its parts on its own thread.
+
+use std::cell::Cell;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::{self, Thread};
+use std::time::{Duration, Instant};
+
+/// How long a helper keeps polling for work after its last part before it sleeps.
+pub const SPIN: Duration = Duration::from_micros(300);
+
+const IDLE: u32 = 0;
+const POSTED: u32 = 1;
+const CLAIMED: u32 = 2;
+const DONE: u32 = 3;
+
+/// A part posted to a helper: the shared closure (lifetime erased) and the part's index.
+#[derive(Clone, Copy)]
+struct Job {
+    work: *const (dyn Fn(usize) + Sync),
+    part: usize,
+}
+
+// SAFETY: `work` points to a `Sync` closure that `run_parts` keeps alive until the helper has
+// reported the part done (or the caller took the part back); only shared calls are made.
+unsafe impl Send for Job {}
+
+struct Slot {
+    state: AtomicU32,
+    job: Mutex<Option<Job>>,
+    panic: Mutex<Option<Box<dyn std::any::Any + Send>>>,
+    sleeping: AtomicBool,
+    thread: OnceLock<Thread>,
+}
+
+struct Helpers {
+    slots: Vec<Arc<Slot>>,
+    busy: AtomicBool,
+}
+
+thread_local! {
+    static IS_HELPER: Cell<bool> = const { Cell::new(false) };
+}
+
+/// How many threads kernels split their work across: rayon's thread count.
+pub fn threads() -> usize {
+    rayon::current_num_threads().max(1)
+}
+
+fn helpers() -> &'static Helpers {
+    static HELPERS: OnceLock<Helpers> = OnceLock::new();
+    HELPERS.get_or_init(|| {
+        let count = threads() - 1;
+        let mut slots = Vec::with_capacity(count);
+        for i in 0..count {
+            let slot = Arc::new(Slot {
+                state: AtomicU32::new(IDLE),
+                job: Mutex::new(None),
+                panic: Mutex::new(None),
+                sleeping: AtomicBool::new(false),
+                thread: OnceLock::new(),
+            });
+            let worker = Arc::clone(&slot);
+            let spawned = thread::Builder::new()
+                .name(format!("strata-helper-{i}"))
+                .spawn(move || helper_loop(&worker));
+            match spawned {
+                Ok(handle) => {
+                    // Set once, here, before the slot is published.
+                    let _ = slot.thread.set(handle.thread().clone());
+                    slots.push(slot);
+                }
+                // No thread available: fewer helpers (the work still runs, on fewer cores).
+                Err(_) => break,
+            }
+        }
+        Helpers {
+            slots,
+            busy: AtomicBool::new(false),
+        }
+    })
+}
+
+fn helper_loop(slot: &Slot) {
+    IS_HELPER.with(|h| h.set(true));
+    let mut last_work = Instant::now();
+    let mut polls = 0u32;
+    loop {
+        if slot.state.load(Ordering::Acquire) == POSTED
+            && slot
+                .state
+                .compare_exchange(POSTED, CLAIMED, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        {
+            let job = slot
+                .job
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .expect("a posted slot holds a job");
+            // SAFETY: the caller of `run_parts` posted this job and does not return before it
+            // sees DONE, so the closure behind the pointer is alive for the whole call.
+            let work = unsafe { &*job.work };
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| work(job.part))) {
+                *slot.panic.lock().unwrap_or_else(|e| e.into_inner()) = Some(payload);
+            }
+            slot.state.store(DONE, Ordering::Release);
+            last_work = Instant::now();
+            polls = 0;
+            continue;
+        }
+        polls = polls.wrapping_add(1);
+        if !polls.is_multiple_of(64) {
+            std::hint::spin_loop();
+            continue;
+        }
+        if last_work.elapsed() < SPIN {
+            // Let another runnable thread have the core while we wait.
+            thread::yield_now();
+            continue;
+        }
+        slot.sleeping.store(true, Ordering::SeqCst);
+        if slot.state.load(Ordering::SeqCst) != POSTED {
+            thread::park();
+        }
+        slot.sleeping.store(false, Ordering::SeqCst);
+        last_work = Instant::now();
+    }
+}
+
+/// Runs `work(0)`, `work(1)`, …, `work(parts - 1)`, part 0 on this thread and the others on
+/// helper threads when they are free, and returns when all are done. Parts must be
+/// independent. A panic in any part is propagated after every part has finished.
+pub fn run_parts(parts: usize, work: &(dyn Fn(usize) + Sync)) {
+    if parts <= 1 {
+        if parts == 1 {
+            work(0);
+        }
+        return;
+    }
+    let serial = || (0..parts).for_each(work);
+    if IS_HELPER.with(|h| h.get()) {
+        return serial();
+    }
+    let helpers = helpers();
+    if parts - 1 > helpers.slots.len()
+        || helpers
+            .busy
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+    {
+        return serial();
+    }
+    // SAFETY: only the lifetime is erased; `run_parts` waits below until no helper can still
+    // call `work` before it returns or unwinds.
+    let erased: *const (dyn Fn(usize) + Sync) = unsafe {
+        std::mem::transmute::<*const (dyn Fn(usize) + Sync + '_), *const (dyn Fn(usize) + Sync)>(
+            work,
+        )
+    };
+    let slots = &helpers.slots[..parts - 1];
+    for (i, slot) in slots.iter().enumerate() {
+        *slot.job.lock().unwrap_or_else(|e| e.into_inner()) = Some(Job {
+            work: erased,
+            part: i + 1,
+        });
+        slot.state.store(POSTED, Ordering::SeqCst);
+        if slot.sleeping.load(Ordering::SeqCst)
+            && let Some(t) = slot.thread.get()
+        {
+            t.unpark();
+        }
+    }
+    let mine = catch_unwind(AssertUnwindSafe(|| work(0)));
+    let mut panic = mine.err();
+    for (i, slot) in slots.iter().enumerate() {
+        // A part no helper has started yet is taken back and run here.
+        if slot
+            .state
+            .compare_exchange(POSTED, IDLE, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| work(i + 1))) {
+                panic.get_or_insert(payload);
+            }
+            continue;
+        }
+        let mut polls = 0u32;
+        while slot.state.load(Ordering::Acquire) != DONE {
+            polls = polls.wrapping_add(1);
+            if polls.is_multiple_of(64) {
+                thread::yield_now();
+            } else {
+                std::hint::spin_loop();
+            }
+        }
+        if let Some(payload) = slot.panic.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            panic.get_or_insert(payload);
+        }
+        slot.state.store(IDLE, Ordering::Release);
+    }
+    helpers.busy.store(false, Ordering::Release);
+    if let Some(payload) = panic {
+        resume_unwind(payload);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    #[test]
+    fn every_part_runs_exactly_once() {
+        for parts in 0..6 {
+            let hits: Vec<AtomicUsize> = (0..parts).map(|_| AtomicUsize::new(0)).collect();
+            for _ in 0..200 {
+                run_parts(parts, &|p| {
+                    hits[p].fetch_add(1, Ordering::Relaxed);
+                });
+            }
+            assert!(hits.iter().all(|h| h.load(Ordering::Relaxed) == 200));
+        }
+    }
+
+    #[test]
+    fn nested_and_concurrent_calls_complete() {
+        let total = AtomicUsize::new(0);
+        thread::scope(|s| {
+            for _ in 0..3 {
+                s.spawn(|| {
+                    for _ in 0..100 {
+                        run_parts(2, &|_| {
+                            run_parts(2, &|_| {
+                                total.fetch_add(1, Ordering::Relaxed);
+                            });
+                        });
+                    }
+                });
+            }
+        });
+        assert_eq!(total.load(Ordering::Relaxed), 3 * 100 * 4);
+    }
+
+    #[test]
+    fn a_panicking_part_is_propagated_after_all_parts_finish() {
+        let finished = AtomicUsize::new(0);
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            run_parts(2, &|p| {
+                if p == 1 {
+                    panic!("part one fails");
+                }
+                thread::sleep(Duration::from_millis(5));
+                finished.fetch_add(1, Ordering::Relaxed);
+            })
+        }));
+        assert!(result.is_err());
+        assert_eq!(finished.load(Ordering::Relaxed), 1);
+        // The helpers are usable afterwards.
+        let hits = AtomicUsize::new(0);
+        run_parts(2, &|_| {
+            hits.fetch_add(1, Ordering::Relaxed);
+        });
+        assert_eq!(hits.load(Ordering::Relaxed), 2);
+    }
+}
