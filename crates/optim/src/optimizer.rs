@@ -2,11 +2,12 @@
 
 use crate::{Clipping, LearningRate, OptimError};
 use serde::{Deserialize, Serialize};
+use std::sync::Mutex;
 use strata_autograd::{Gradients, Param, ParamId};
 use strata_tensor::Tensor;
 
 /// The update rule and its hyperparameters.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Algorithm {
     /// Stochastic gradient descent with optional (Nesterov) momentum.
     Sgd {
@@ -456,27 +457,80 @@ impl Optimizer {
         Ok(())
     }
 
-    /// One variable's update rule, fused into a single pass over its elements.
+    /// One variable's update rule, fused into a single pass over its elements; a large
+    /// variable is cut into one contiguous range per thread (every element's update is
+    /// independent, so the result does not depend on the thread count).
     fn update(&mut self, index: usize, w: &mut Tensor, g: &Tensor, lr: f32) {
-        let t = (self.iterations + 1) as i32;
+        let step = Step {
+            algorithm: self.config.algorithm,
+            t: (self.iterations + 1) as i32,
+            lr,
+            u_product: self.u_product as f32,
+        };
         let w = w.as_mut_slice();
         let g = g.as_slice();
-        let slots = &mut self.slots[index];
-        match self.config.algorithm {
+        let mut slots: Vec<&mut [f32]> = self.slots[index]
+            .iter_mut()
+            .map(|s| s.as_mut_slice())
+            .collect();
+        let threads = strata_tensor::parallel::threads();
+        if threads == 1 || w.len() < PARALLEL_ELEMENTS {
+            step.run(w, g, &mut slots);
+            return;
+        }
+        let chunk = w.len().div_ceil(threads).next_multiple_of(16);
+        let mut parts: Vec<Part<'_>> = w
+            .chunks_mut(chunk)
+            .zip(g.chunks(chunk))
+            .map(|(w, g)| (w, g, Vec::with_capacity(slots.len())))
+            .collect();
+        for slot in slots {
+            for (part, piece) in parts.iter_mut().zip(slot.chunks_mut(chunk)) {
+                part.2.push(piece);
+            }
+        }
+        let cells: Vec<Mutex<Option<_>>> = parts.into_iter().map(|p| Mutex::new(Some(p))).collect();
+        strata_tensor::parallel::run_parts(cells.len(), &|p| {
+            let taken = cells[p].lock().unwrap_or_else(|e| e.into_inner()).take();
+            if let Some((w, g, mut slots)) = taken {
+                step.run(w, g, &mut slots);
+            }
+        });
+    }
+}
+
+/// One thread's share of a variable: its elements, gradients and slot elements.
+type Part<'a> = (&'a mut [f32], &'a [f32], Vec<&'a mut [f32]>);
+
+/// Variables with at least this many elements are updated by all threads.
+const PARALLEL_ELEMENTS: usize = 1 << 16;
+
+/// What one update needs besides the elements.
+#[derive(Clone, Copy)]
+struct Step {
+    algorithm: Algorithm,
+    t: i32,
+    lr: f32,
+    u_product: f32,
+}
+
+impl Step {
+    /// Updates `w` from `g` and the optimizer's slot variables for these elements.
+    fn run(&self, w: &mut [f32], g: &[f32], slots: &mut [&mut [f32]]) {
+        let (t, lr) = (self.t, self.lr);
+        match self.algorithm {
             Algorithm::Sgd { momentum, nesterov } => {
                 if momentum == 0.0 {
                     w.iter_mut().zip(g).for_each(|(w, &g)| *w -= g * lr);
                 } else {
-                    let m = slots[0].as_mut_slice();
-                    for ((w, &g), m) in w.iter_mut().zip(g).zip(m) {
+                    for ((w, &g), m) in w.iter_mut().zip(g).zip(slots[0].iter_mut()) {
                         *m = *m * momentum - g * lr;
                         *w += if nesterov { *m * momentum - g * lr } else { *m };
                     }
                 }
             }
             Algorithm::Adagrad { epsilon, .. } => {
-                let acc = slots[0].as_mut_slice();
-                for ((w, &g), a) in w.iter_mut().zip(g).zip(acc) {
+                for ((w, &g), a) in w.iter_mut().zip(g).zip(slots[0].iter_mut()) {
                     *a += g * g;
                     *w -= lr * g / (*a + epsilon).sqrt();
                 }
@@ -490,11 +544,10 @@ impl Optimizer {
                 let (velocity, rest) = slots
                     .split_first_mut()
                     .expect("RMSprop has a velocity slot");
-                let v = velocity.as_mut_slice();
+                let v = &mut **velocity;
                 let mut rest = rest.iter_mut();
-                let mut mom =
-                    (momentum > 0.0).then(|| rest.next().expect("momentum slot").as_mut_slice());
-                let mut avg = centered.then(|| rest.next().expect("average slot").as_mut_slice());
+                let mut mom = (momentum > 0.0).then(|| &mut **rest.next().expect("momentum slot"));
+                let mut avg = centered.then(|| &mut **rest.next().expect("average slot"));
                 for j in 0..w.len() {
                     let gj = g[j];
                     v[j] = rho * v[j] + (1.0 - rho) * gj * gj;
@@ -524,8 +577,8 @@ impl Optimizer {
                 let alpha = lr * (1.0 - beta_2.powi(t)).sqrt() / (1.0 - beta_1.powi(t));
                 let (ms, rest) = slots.split_first_mut().expect("Adam slots");
                 let (vs, rest) = rest.split_first_mut().expect("Adam slots");
-                let (m, v) = (ms.as_mut_slice(), vs.as_mut_slice());
-                let mut vhat = amsgrad.then(|| rest[0].as_mut_slice());
+                let (m, v) = (&mut **ms, &mut **vs);
+                let mut vhat = amsgrad.then(|| &mut *rest[0]);
                 for j in 0..w.len() {
                     m[j] += (g[j] - m[j]) * (1.0 - beta_1);
                     v[j] += (g[j] * g[j] - v[j]) * (1.0 - beta_2);
@@ -546,7 +599,7 @@ impl Optimizer {
             } => {
                 let beta_1_power = beta_1.powi(t);
                 let (ms, rest) = slots.split_first_mut().expect("Adamax slots");
-                let (m, u) = (ms.as_mut_slice(), rest[0].as_mut_slice());
+                let (m, u) = (&mut **ms, &mut *rest[0]);
                 for j in 0..w.len() {
                     m[j] += (g[j] - m[j]) * (1.0 - beta_1);
                     u[j] = (beta_2 * u[j]).max(g[j].abs());
@@ -561,11 +614,11 @@ impl Optimizer {
                 let decay = 0.96f32;
                 let u_t = beta_1 * (1.0 - 0.5 * decay.powi(t));
                 let u_t_1 = beta_1 * (1.0 - 0.5 * decay.powi(t + 1));
-                let u_product_t = self.u_product as f32;
+                let u_product_t = self.u_product;
                 let u_product_t_1 = u_product_t * u_t_1;
                 let beta_2_power = beta_2.powi(t);
                 let (ms, rest) = slots.split_first_mut().expect("Nadam slots");
-                let (m, v) = (ms.as_mut_slice(), rest[0].as_mut_slice());
+                let (m, v) = (&mut **ms, &mut *rest[0]);
                 for j in 0..w.len() {
                     m[j] += (g[j] - m[j]) * (1.0 - beta_1);
                     v[j] += (g[j] * g[j] - v[j]) * (1.0 - beta_2);

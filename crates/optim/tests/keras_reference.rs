@@ -406,3 +406,64 @@ fn constraints_are_applied_right_after_each_update() {
         "and its projection is kept"
     );
 }
+
+/// A variable large enough to be updated by several threads ends bit for bit where the same
+/// elements end when held in two small variables (updated on one thread).
+#[test]
+fn large_variables_updated_in_parallel_equal_the_serial_update() {
+    let n = 70_001;
+    let split = 35_000;
+    let value = |i: usize| ((i * 7919 % 1000) as f32 - 500.0) / 250.0;
+    let grad = |step: usize, i: usize| (((i + 31 * step) * 104_729 % 997) as f32 - 498.0) / 300.0;
+    for name in [
+        "sgd",
+        "sgd_momentum",
+        "sgd_nesterov",
+        "sgd_weight_decay",
+        "sgd_clipvalue",
+        "adagrad",
+        "rmsprop",
+        "rmsprop_momentum_centered",
+        "adam",
+        "adam_amsgrad",
+        "adamw",
+        "adamax",
+        "nadam",
+        "nadam_weight_decay",
+    ] {
+        let mut big = vec![Param::new("big", Tensor::from_fn(&[n], value))];
+        let mut halves = vec![
+            Param::new("low", Tensor::from_fn(&[split], value)),
+            Param::new("high", Tensor::from_fn(&[n - split], |i| value(i + split))),
+        ];
+        let mut big_opt = Optimizer::new(config(name)).unwrap();
+        let mut halves_opt = Optimizer::new(config(name)).unwrap();
+        for step in 0..3 {
+            let g_big = Tensor::from_fn(&[n], |i| grad(step, i));
+            let g_low = Tensor::from_fn(&[split], |i| grad(step, i));
+            let g_high = Tensor::from_fn(&[n - split], |i| grad(step, i + split));
+            let grads = gradients(&big, &[g_big]);
+            big_opt
+                .apply(&mut big.iter_mut().collect::<Vec<_>>(), &grads)
+                .unwrap();
+            let grads = gradients(&halves, &[g_low, g_high]);
+            halves_opt
+                .apply(&mut halves.iter_mut().collect::<Vec<_>>(), &grads)
+                .unwrap();
+        }
+        let joined: Vec<f32> = halves
+            .iter()
+            .flat_map(|p| p.value.as_slice().to_vec())
+            .collect();
+        let same = big[0]
+            .value
+            .as_slice()
+            .iter()
+            .zip(&joined)
+            .all(|(a, b)| a.to_bits() == b.to_bits());
+        assert!(
+            same,
+            "{name}: the parallel update differs from the serial one"
+        );
+    }
+}

@@ -16,6 +16,7 @@
 
 pub mod kernels;
 pub mod parallel;
+pub mod pool;
 mod serde;
 mod shape;
 mod tensor;

@@ -18,6 +18,17 @@ pub struct Tensor {
     data: Arc<Vec<f32>>,
 }
 
+/// An unshared large buffer goes back to this thread's pool (see `pool.rs`).
+impl Drop for Tensor {
+    fn drop(&mut self) {
+        if self.data.capacity() >= crate::pool::MIN_LEN
+            && let Some(data) = Arc::get_mut(&mut self.data)
+        {
+            crate::pool::give(std::mem::take(data));
+        }
+    }
+}
+
 #[track_caller]
 fn shape_of(dims: &[usize]) -> Shape {
     match Shape::new(dims) {
@@ -137,8 +148,11 @@ impl Tensor {
     }
 
     /// The elements as a vector (free when the data is not shared).
-    pub fn into_vec(self) -> Vec<f32> {
-        Arc::try_unwrap(self.data).unwrap_or_else(|shared| (*shared).clone())
+    pub fn into_vec(mut self) -> Vec<f32> {
+        match Arc::get_mut(&mut self.data) {
+            Some(data) => std::mem::take(data),
+            None => (*self.data).clone(),
+        }
     }
 
     /// The single value of a one-element tensor.
@@ -244,7 +258,8 @@ impl Tensor {
             self.shape(),
             rhs.shape()
         );
-        let mut out = vec![0.0; m * n];
+        // Every element is overwritten (accumulate = false), so a reused buffer will do.
+        let mut out = crate::pool::take(m * n);
         kernels::gemm::matmul(
             self.as_slice(),
             ta,
