@@ -209,16 +209,20 @@ impl GemmView {
     /// keeps a side of at least [`MIN_BLOCK`], and products without such a side, or too thin to
     /// split, run whole.
     fn run_in_parts(self, m: usize, n: usize, k: usize, parts: usize) {
-        let (long, short) = (m.max(n), m.min(n));
-        // Along the longer side when both blocks keep at least MIN_BLOCK there; otherwise along
-        // the shorter side when the longer one alone keeps the product in its class.
-        let along_long = long >= 2 * MIN_BLOCK;
-        let (split_len, min_part) = if along_long {
-            (long, MIN_BLOCK)
-        } else if long > MIN_BLOCK && short >= 16 {
-            (short, 8)
+        // Columns first: a layer's weight columns then stay with the same thread in the
+        // forward product and the weight gradient. Otherwise rows; a side too short for two
+        // blocks of MIN_BLOCK may still be cut into blocks of 8 when the other side alone keeps
+        // every block in the product's class.
+        let (split_n, split_len, min_part) = if n >= 2 * MIN_BLOCK {
+            (true, n, MIN_BLOCK)
+        } else if m >= 2 * MIN_BLOCK {
+            (false, m, MIN_BLOCK)
+        } else if n > MIN_BLOCK && m >= 16 {
+            (false, m, 8)
+        } else if m > MIN_BLOCK && n >= 16 {
+            (true, n, 8)
         } else {
-            (1, 1)
+            (true, 1, 1)
         };
         let mut parts = parts.min(split_len / min_part).max(1);
         // Block edges on multiples of 8 (a SIMD vector); the last block must stay long enough.
@@ -234,7 +238,6 @@ impl GemmView {
             self.run(0, m, 0, n, k);
             return;
         }
-        let split_n = (n >= m) == along_long;
         let block = move |p: usize| {
             let (lo, hi) = ((p * step).min(split_len), ((p + 1) * step).min(split_len));
             if split_n {
