@@ -478,7 +478,8 @@ impl Optimizer {
             step.run(w, g, &mut slots);
             return;
         }
-        let chunk = w.len().div_ceil(threads).next_multiple_of(16);
+        // Several ranges per thread, claimed one at a time, so unequal cores balance out.
+        let chunk = w.len().div_ceil(2 * threads).next_multiple_of(16);
         let mut parts: Vec<Part<'_>> = w
             .chunks_mut(chunk)
             .zip(g.chunks(chunk))

@@ -4,17 +4,19 @@
 //! A training step at batch 32 is a chain of products of 10–200 µs each. Handing half of one
 //! to a rayon worker that has gone to sleep since the last product costs a wake-up that is
 //! often as long as the half itself (measured in `docs/performance.md`). [`run_parts`] instead
-//! posts the parts to dedicated helper threads that keep polling for [`SPIN`] after their last
-//! part, so during training they are always awake, and that sleep when training stops.
+//! shares the parts with dedicated helper threads that keep polling for [`SPIN`] after their
+//! last call, so during training they are always awake, and that sleep when training stops.
+//! Parts are claimed one at a time, so a thread on a slower core (a shared VM's cores often
+//! differ by a third) takes fewer of them.
 //!
-//! The number of parts follows [`threads`] (rayon's thread count, so `RAYON_NUM_THREADS` and
-//! `rayon::ThreadPoolBuilder::build_global` size both). Calls never nest and never wait on one
+//! There are [`threads`]` - 1` helpers (rayon's thread count, so `RAYON_NUM_THREADS` and
+//! `rayon::ThreadPoolBuilder::build_global`, called before the first split, size both). Calls never nest and never wait on one
 //! another: a call that finds the helpers busy (another thread's kernel, or a part that itself
 //! splits) runs all its parts on its own thread.
 
 use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
@@ -27,16 +29,37 @@ const POSTED: u32 = 1;
 const CLAIMED: u32 = 2;
 const DONE: u32 = 3;
 
-/// A part posted to a helper: the shared closure (lifetime erased) and the part's index.
+/// A call posted to a helper: the shared closure and the counter parts are claimed from
+/// (both on the caller's stack, lifetimes erased), and the number of parts.
 #[derive(Clone, Copy)]
 struct Job {
     work: *const (dyn Fn(usize) + Sync),
-    part: usize,
+    next: *const AtomicUsize,
+    parts: usize,
 }
 
-// SAFETY: `work` points to a `Sync` closure that `run_parts` keeps alive until the helper has
-// reported the part done (or the caller took the part back); only shared calls are made.
+// SAFETY: `work` points to a `Sync` closure and `next` to an atomic that `run_parts` keeps
+// alive until the helper has reported done (or the caller took the job back); only shared
+// access is made through them.
 unsafe impl Send for Job {}
+
+/// Runs parts claimed from `next` until none is left; the first panic is returned after.
+fn claim_parts(
+    work: &(dyn Fn(usize) + Sync),
+    next: &AtomicUsize,
+    parts: usize,
+) -> Option<Box<dyn std::any::Any + Send>> {
+    let mut panic = None;
+    loop {
+        let part = next.fetch_add(1, Ordering::Relaxed);
+        if part >= parts {
+            return panic;
+        }
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| work(part))) {
+            panic.get_or_insert(payload);
+        }
+    }
+}
 
 struct Slot {
     state: AtomicU32,
@@ -111,9 +134,9 @@ fn helper_loop(slot: &Slot) {
                 .unwrap_or_else(|e| e.into_inner())
                 .expect("a posted slot holds a job");
             // SAFETY: the caller of `run_parts` posted this job and does not return before it
-            // sees DONE, so the closure behind the pointer is alive for the whole call.
-            let work = unsafe { &*job.work };
-            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| work(job.part))) {
+            // sees DONE, so the closure and the counter behind the pointers are alive.
+            let (work, next) = unsafe { (&*job.work, &*job.next) };
+            if let Some(payload) = claim_parts(work, next, job.parts) {
                 *slot.panic.lock().unwrap_or_else(|e| e.into_inner()) = Some(payload);
             }
             slot.state.store(DONE, Ordering::Release);
@@ -140,22 +163,17 @@ fn helper_loop(slot: &Slot) {
     }
 }
 
-/// Runs `work(0)`, `work(1)`, …, `work(parts - 1)`, part 0 on this thread and the others on
-/// helper threads when they are free, and returns when all are done. Parts must be
-/// independent. A panic in any part is propagated after every part has finished.
+/// Runs `work(0)`, `work(1)`, …, `work(parts - 1)` and returns when all are done. This thread
+/// and the free helpers claim parts one at a time, so a thread on a slower core simply takes
+/// fewer of them. Parts must be independent. A panic in any part is propagated after every
+/// part has finished.
 pub fn run_parts(parts: usize, work: &(dyn Fn(usize) + Sync)) {
-    if parts <= 1 {
-        if parts == 1 {
-            work(0);
-        }
-        return;
-    }
     let serial = || (0..parts).for_each(work);
-    if IS_HELPER.with(|h| h.get()) {
+    if parts <= 1 || IS_HELPER.with(|h| h.get()) {
         return serial();
     }
     let helpers = helpers();
-    if parts - 1 > helpers.slots.len()
+    if helpers.slots.is_empty()
         || helpers
             .busy
             .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
@@ -163,18 +181,20 @@ pub fn run_parts(parts: usize, work: &(dyn Fn(usize) + Sync)) {
     {
         return serial();
     }
+    let next = AtomicUsize::new(0);
     // SAFETY: only the lifetime is erased; `run_parts` waits below until no helper can still
-    // call `work` before it returns or unwinds.
+    // use `work` or `next` before it returns or unwinds.
     let erased: *const (dyn Fn(usize) + Sync) = unsafe {
         std::mem::transmute::<*const (dyn Fn(usize) + Sync + '_), *const (dyn Fn(usize) + Sync)>(
             work,
         )
     };
-    let slots = &helpers.slots[..parts - 1];
-    for (i, slot) in slots.iter().enumerate() {
+    let slots = &helpers.slots[..(parts - 1).min(helpers.slots.len())];
+    for slot in slots {
         *slot.job.lock().unwrap_or_else(|e| e.into_inner()) = Some(Job {
             work: erased,
-            part: i + 1,
+            next: &next,
+            parts,
         });
         slot.state.store(POSTED, Ordering::SeqCst);
         if slot.sleeping.load(Ordering::SeqCst)
@@ -183,18 +203,14 @@ pub fn run_parts(parts: usize, work: &(dyn Fn(usize) + Sync)) {
             t.unpark();
         }
     }
-    let mine = catch_unwind(AssertUnwindSafe(|| work(0)));
-    let mut panic = mine.err();
-    for (i, slot) in slots.iter().enumerate() {
-        // A part no helper has started yet is taken back and run here.
+    let mut panic = claim_parts(work, &next, parts);
+    for slot in slots {
+        // A helper that has not started yet is told to skip the call: nothing is left.
         if slot
             .state
             .compare_exchange(POSTED, IDLE, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
         {
-            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| work(i + 1))) {
-                panic.get_or_insert(payload);
-            }
             continue;
         }
         let mut polls = 0u32;
@@ -220,11 +236,10 @@ pub fn run_parts(parts: usize, work: &(dyn Fn(usize) + Sync)) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::AtomicUsize;
 
     #[test]
     fn every_part_runs_exactly_once() {
-        for parts in 0..6 {
+        for parts in 0..12 {
             let hits: Vec<AtomicUsize> = (0..parts).map(|_| AtomicUsize::new(0)).collect();
             for _ in 0..200 {
                 run_parts(parts, &|p| {

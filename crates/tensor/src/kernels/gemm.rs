@@ -166,8 +166,10 @@ pub fn matmul_with(
         n,
         accumulate,
     };
-    let parts = if m * n * k >= PARALLEL_MACS {
-        crate::parallel::threads()
+    let threads = crate::parallel::threads();
+    let parts = if threads > 1 && m * n * k >= PARALLEL_MACS {
+        // Several blocks per thread, claimed one at a time, so unequal cores balance out.
+        2 * threads
     } else {
         1
     };
@@ -175,7 +177,7 @@ pub fn matmul_with(
 }
 
 /// The shortest side a block of a split product may have (see [`GemmView::run_in_parts`]).
-const MIN_BLOCK: usize = 72;
+const MIN_BLOCK: usize = 65;
 
 /// Raw operand pointers and strides of one product, so that disjoint blocks of `C` can be
 /// computed on different threads.
@@ -200,8 +202,8 @@ unsafe impl Send for GemmView {}
 unsafe impl Sync for GemmView {}
 
 impl GemmView {
-    /// The whole product as up to `parts` blocks of `C` along its longer side: block 0 on this
-    /// thread, the others on helper threads ([`crate::parallel`]).
+    /// The whole product as up to `parts` blocks of rows or columns of `C`, shared between this
+    /// thread and the helper threads ([`crate::parallel::run_parts`]).
     ///
     /// The result does not depend on the number of blocks, bit for bit: the `gemm` crate forms
     /// each element's sum over `k` in blocks whose size depends on `k` alone as long as the
@@ -212,24 +214,24 @@ impl GemmView {
         // Rows first: a row block of C is contiguous, so two threads share at most one cache
         // line of it, while a column split shares a line in every row (false sharing made a
         // 784×300 weight gradient 3× slower on two threads than on one). Otherwise columns; a
-        // side too short for two blocks of MIN_BLOCK may still be cut into blocks of 8 when the
+        // side too short for two blocks of MIN_BLOCK may still be cut into blocks of 16 when the
         // other side alone keeps every block in the product's class.
         let (split_n, split_len, min_part) = if m >= 2 * MIN_BLOCK {
             (false, m, MIN_BLOCK)
         } else if n >= 2 * MIN_BLOCK {
             (true, n, MIN_BLOCK)
-        } else if n > MIN_BLOCK && m >= 16 {
-            (false, m, 8)
-        } else if m > MIN_BLOCK && n >= 16 {
-            (true, n, 8)
+        } else if n >= MIN_BLOCK && m >= 32 {
+            (false, m, 16)
+        } else if m >= MIN_BLOCK && n >= 32 {
+            (true, n, 16)
         } else {
             (true, 1, 1)
         };
         let mut parts = parts.min(split_len / min_part).max(1);
-        // Block edges on multiples of 8 (a SIMD vector); the last block must stay long enough.
+        // The last block must stay long enough too.
         let mut step = split_len;
         while parts > 1 {
-            step = split_len.div_ceil(parts).next_multiple_of(8);
+            step = split_len.div_ceil(parts);
             if split_len.saturating_sub((parts - 1) * step) >= min_part {
                 break;
             }
@@ -384,7 +386,7 @@ mod tests {
                     for (x, r) in one.iter().zip(&reference) {
                         assert!((x - r).abs() <= 1e-3 * r.abs().max(1.0), "{x} vs {r}");
                     }
-                    for parts in [2, 3, 4, 7] {
+                    for parts in [2, 3, 4, 7, 8] {
                         let split = run(parts, accumulate);
                         assert!(
                             one.iter()
