@@ -68,8 +68,36 @@ fn grad_matmul_and_bias() {
     check(
         "dense",
         |_, x| x[0].matmul(x[1]).add_row(x[2]).relu(),
-        &[a, w, b],
+        &[a.clone(), w.clone(), b.clone()],
     );
+    for f in [None, Some(Unary::Relu), Some(Unary::Tanh)] {
+        check(
+            &format!("fused dense {f:?}"),
+            move |_, x| x[0].dense(x[1], Some(x[2]), f),
+            &[a.clone(), w.clone(), b.clone()],
+        );
+    }
+    check(
+        "fused dense without bias",
+        |_, x| x[0].dense(x[1], None, Some(Unary::Silu)),
+        &[a.clone(), w.clone()],
+    );
+    // Without any gradient the fused sweep runs; it gives the same bits as the recorded ops.
+    let tape = strata_autograd::Tape::no_grad();
+    let fused = tape
+        .constant(a.clone())
+        .dense(
+            tape.constant(w.clone()),
+            Some(tape.constant(b.clone())),
+            Some(Unary::Gelu),
+        )
+        .value();
+    let tape = strata_autograd::Tape::new();
+    let recorded = tape
+        .variable(a)
+        .dense(tape.constant(w), Some(tape.constant(b)), Some(Unary::Gelu))
+        .value();
+    assert_eq!(fused.as_slice(), recorded.as_slice());
 }
 
 #[test]

@@ -206,11 +206,12 @@ impl Layer for Dense {
         let kernel = self.kernel.as_ref().expect("Dense: forward before build");
         expect_input("Dense", &kernel.shape()[..1], &x);
         let tape = x.tape();
-        let mut y = x.matmul(tape.param(kernel));
-        if let Some(bias) = &self.bias {
-            y = y.add_row(tape.param(bias));
+        let bias = self.bias.as_ref().map(|b| tape.param(b));
+        match self.activation {
+            // Softmax is not element-wise: fuse the product and the bias only.
+            Activation::Softmax => x.dense(tape.param(kernel), bias, None).softmax(),
+            _ => x.dense(tape.param(kernel), bias, self.activation.unary()),
         }
-        self.activation.apply(y)
     }
 
     fn check_variables(&self, input_shape: &[usize]) -> Result<(), LayerError> {

@@ -277,6 +277,42 @@ impl Tensor {
         }
     }
 
+    /// `f(self · w + bias)` for a `[m, k]` input, a `[k, n]` weight and a `[n]` bias, in one
+    /// sweep: the bias and the activation are applied to each block of the product while it is
+    /// in cache. Bit-identical to `self.matmul(w).add_row(bias).unary(f)`; `None` skips a step.
+    ///
+    /// # Panics
+    /// When the shapes do not fit as stated.
+    #[track_caller]
+    pub fn matmul_bias_unary(&self, w: &Tensor, bias: Option<&Tensor>, f: Option<Unary>) -> Tensor {
+        let (m, k) = self.rows_cols("matmul_bias_unary");
+        let (k2, n) = w.rows_cols("matmul_bias_unary");
+        assert_eq!(
+            k,
+            k2,
+            "matmul_bias_unary: inner dimensions differ for shapes {:?} and {:?}",
+            self.shape(),
+            w.shape()
+        );
+        let bias = match bias {
+            Some(b) => {
+                assert!(
+                    b.ndim() == 1 && b.len() == n,
+                    "matmul_bias_unary: bias of shape {:?} for {n} columns",
+                    b.shape()
+                );
+                b.as_slice()
+            }
+            None => &[],
+        };
+        let mut out = crate::pool::take(m * n);
+        kernels::gemm::matmul_bias_unary(self.as_slice(), w.as_slice(), m, k, n, bias, f, &mut out);
+        Tensor {
+            shape: shape_of(&[m, n]),
+            data: Arc::new(out),
+        }
+    }
+
     /// Matrix product `self · rhs` of a `[m, k]` and a `[k, n]` tensor.
     ///
     /// # Panics
@@ -320,7 +356,7 @@ impl Tensor {
             row.shape(),
             self.shape()
         );
-        let mut out = vec![0.0; self.len()];
+        let mut out = crate::pool::take(self.len());
         kernels::elementwise::add_row(self.as_slice(), row.as_slice(), &mut out);
         Tensor {
             shape: self.shape,
@@ -437,7 +473,7 @@ impl Tensor {
 
     /// The element-wise function `f` (an activation), SIMD-dispatched.
     pub fn unary(&self, f: Unary) -> Tensor {
-        let mut out = vec![0.0; self.len()];
+        let mut out = crate::pool::take(self.len());
         kernels::activation::forward(f, self.as_slice(), &mut out);
         Tensor {
             shape: self.shape,
@@ -450,7 +486,7 @@ impl Tensor {
     pub fn unary_backward(&self, f: Unary, y: &Tensor, dy: &Tensor) -> Tensor {
         expect_same_shape("unary_backward", self, y);
         expect_same_shape("unary_backward", self, dy);
-        let mut out = vec![0.0; self.len()];
+        let mut out = crate::pool::take(self.len());
         kernels::activation::backward(f, self.as_slice(), y.as_slice(), dy.as_slice(), &mut out);
         Tensor {
             shape: self.shape,

@@ -420,3 +420,74 @@ fn serde_round_trips_and_rejects_lying_shapes() {
         assert!(rmp_serde::from_slice::<Tensor>(&bytes).is_err());
     }
 }
+
+#[test]
+fn simd_bias_activation_epilogue_equals_scalar_and_the_unfused_ops() {
+    for cols in 1..=67 {
+        let rows = 3;
+        let x = random(rows * cols, 40 + cols as u64, 4.0);
+        let row = random(cols, 90 + cols as u64, 1.0);
+        for f in std::iter::once(None).chain(Unary::ALL.map(Some)) {
+            for bias in [&row[..], &[][..]] {
+                // Unfused: bias add, then the activation.
+                let mut want = x.clone();
+                if !bias.is_empty() {
+                    elementwise::add_row_with(Isa::Scalar, &x, bias, &mut want);
+                }
+                if let Some(f) = f {
+                    let z = want.clone();
+                    activation::forward_serial_with(Isa::Scalar, f, &z, &mut want);
+                }
+                for isa in Isa::available() {
+                    let mut got = x.clone();
+                    activation::bias_unary_in_place_with(isa, bias, f, &mut got);
+                    assert_eq!(bits(&got), bits(&want), "{f:?} {isa:?} width {cols}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn fused_dense_forward_equals_product_bias_and_activation_bit_for_bit() {
+    for &(m, k, n) in &[
+        (32, 784, 300),
+        (300, 32, 100),
+        (7, 5, 3),
+        (1, 9, 200),
+        (0, 4, 3),
+        (3, 0, 2),
+    ] {
+        let a = Tensor::from_vec(&[m, k], random(m * k, 3, 1.0)).unwrap();
+        let w = Tensor::from_vec(&[k, n], random(k * n, 4, 0.2)).unwrap();
+        let b = Tensor::from_vec(&[n], random(n, 5, 1.0)).unwrap();
+        for f in [
+            None,
+            Some(Unary::Relu),
+            Some(Unary::Gelu),
+            Some(Unary::Sigmoid),
+        ] {
+            let mut want = a.matmul(&w).add_row(&b);
+            if let Some(f) = f {
+                want = want.unary(f);
+            }
+            let got = a.matmul_bias_unary(&w, Some(&b), f);
+            assert_eq!(got.shape(), want.shape());
+            assert_eq!(
+                bits(got.as_slice()),
+                bits(want.as_slice()),
+                "{m}x{k}x{n} {f:?}"
+            );
+            let no_bias = a.matmul_bias_unary(&w, None, f);
+            let mut want = a.matmul(&w);
+            if let Some(f) = f {
+                want = want.unary(f);
+            }
+            assert_eq!(
+                bits(no_bias.as_slice()),
+                bits(want.as_slice()),
+                "{m}x{k}x{n} {f:?} no bias"
+            );
+        }
+    }
+}

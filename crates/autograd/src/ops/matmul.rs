@@ -1,7 +1,7 @@
 //! Matrix product and bias add.
 
 use crate::{Backward, Var};
-use strata_tensor::Tensor;
+use strata_tensor::{Tensor, Unary};
 
 struct MatMul;
 impl Backward for MatMul {
@@ -51,6 +51,31 @@ impl<'t> Var<'t> {
     pub fn matmul(self, rhs: Var<'t>) -> Var<'t> {
         let y = self.value().matmul(&rhs.value());
         self.tape().record(MatMul, &[self, rhs], y)
+    }
+
+    /// A dense layer's forward pass, `f(self · w + bias)` (`None` skips a step). When nothing
+    /// needs a gradient (inference, or a frozen layer on constant inputs) it runs as one fused
+    /// sweep ([`Tensor::matmul_bias_unary`]) and records no rule; otherwise it records the
+    /// product, the bias add and the activation as separate differentiable operations. Both
+    /// give the same bits.
+    #[track_caller]
+    pub fn dense(self, w: Var<'t>, bias: Option<Var<'t>>, f: Option<Unary>) -> Var<'t> {
+        let needs_grad =
+            self.requires_grad() || w.requires_grad() || bias.is_some_and(|b| b.requires_grad());
+        if !needs_grad {
+            let y = self
+                .value()
+                .matmul_bias_unary(&w.value(), bias.map(|b| b.value()).as_ref(), f);
+            return self.tape().constant(y);
+        }
+        let mut y = self.matmul(w);
+        if let Some(b) = bias {
+            y = y.add_row(b);
+        }
+        match f {
+            Some(f) => y.unary(f),
+            None => y,
+        }
     }
 
     /// Adds a `[k]` row (a bias) to every row of a value whose last dimension is `k`.

@@ -216,6 +216,53 @@ fn backward_generic(f: Unary, x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32]) 
     );
 }
 
+#[inline(always)]
+fn bias_unary_generic(row: &[f32], f: Option<Unary>, xy: &mut [f32]) {
+    if !row.is_empty() {
+        assert!(
+            xy.len().is_multiple_of(row.len()),
+            "bias_unary: a row of {} does not divide {} elements",
+            row.len(),
+            xy.len()
+        );
+        for chunk in xy.chunks_exact_mut(row.len()) {
+            for (v, &r) in chunk.iter_mut().zip(row) {
+                *v += r;
+            }
+        }
+    }
+    let Some(f) = f else { return };
+    macro_rules! each {
+        ($($pat:pat),*) => {
+            match f {
+                $($pat => for v in xy.iter_mut() {
+                    *v = f.eval(*v)
+                },)*
+            }
+        };
+    }
+    each!(
+        Unary::Relu,
+        Unary::LeakyRelu { .. },
+        Unary::Elu { .. },
+        Unary::Selu,
+        Unary::Gelu,
+        Unary::GeluTanh,
+        Unary::Silu,
+        Unary::Mish,
+        Unary::Sigmoid,
+        Unary::Tanh,
+        Unary::Softplus
+    );
+}
+
+multiversion! {
+    /// In place, `xy[i, j] = f(xy[i, j] + row[j])` (rows of `row.len()` elements; no bias when
+    /// `row` is empty, no function when `f` is `None`): the epilogue of a fused dense layer,
+    /// bit-identical to [`super::elementwise::add_row`] followed by [`forward`].
+    pub fn bias_unary_in_place / bias_unary_in_place_with(row: &[f32], f: Option<Unary>, xy: &mut [f32]) => bias_unary_generic;
+}
+
 multiversion! {
     /// `y[i] = f(x[i])` on one thread.
     pub fn forward_serial / forward_serial_with(f: Unary, x: &[f32], y: &mut [f32]) => forward_generic;
