@@ -17,6 +17,14 @@ fn random(len: usize, seed: u64) -> Vec<f32> {
 }
 
 fn bench_gemm(c: &mut Criterion) {
+    // matrixmultiply sizes its own pool from MATMUL_NUM_THREADS (all cores when unset): give it
+    // rayon's thread count so that every row of the comparison uses the same number of threads.
+    if std::env::var_os("MATMUL_NUM_THREADS").is_none() {
+        let threads = rayon::current_num_threads().to_string();
+        // SAFETY: no other thread reads or writes the environment here: criterion runs the
+        // benches on this thread, and rayon's workers never touch the environment.
+        unsafe { std::env::set_var("MATMUL_NUM_THREADS", threads) };
+    }
     let mut group = c.benchmark_group("gemm");
     for &(m, k, n) in &[
         (32, 784, 300),
