@@ -303,3 +303,56 @@ fn misuse_is_a_clear_error() {
         "{err}"
     );
 }
+
+/// Training and prediction give the same bits on one thread and on two: large products and
+/// updates are split across threads without changing any sum (see `docs/architecture.md`).
+#[test]
+fn results_do_not_depend_on_the_thread_count() {
+    let n = 96;
+    let x = Tensor::from_fn(&[n, 784], |i| ((i * 7919 % 1009) as f32 / 1009.0) - 0.3);
+    let y: Vec<u32> = (0..n as u32).map(|i| (i * 7) % 10).collect();
+    let data = Dataset::from_tensor(&x, y).unwrap();
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let mut model = Sequential::with_seed(&[784], 5);
+            // 784 → 100 is split by rows of the batch, 100 → 300 by columns; the first
+            // kernel (78,400 weights) is updated on both threads.
+            model.add(Dense::new(100).activation("relu")).unwrap();
+            model.add(Dense::new(300).activation("relu")).unwrap();
+            model.add(Dense::new(10).activation("softmax")).unwrap();
+            model
+                .compile(
+                    Sgd::new(0.05).momentum(0.9),
+                    "sparse_categorical_crossentropy".parse().unwrap(),
+                    &[],
+                )
+                .unwrap();
+            model.fit(&data, FitOptions::epochs(2).verbose(0)).unwrap();
+            let predictions = model.predict(&x, n).unwrap();
+            (model.get_weights(), predictions)
+        })
+    };
+    // Two threads first, so that this process's helper threads exist for the split.
+    let (w2, p2) = run(2);
+    let (w1, p1) = run(1);
+    assert_eq!(w1.len(), w2.len());
+    for (a, b) in w1.iter().zip(&w2) {
+        assert!(
+            a.as_slice()
+                .iter()
+                .zip(b.as_slice())
+                .all(|(x, y)| x.to_bits() == y.to_bits()),
+            "weights differ between 1 and 2 threads"
+        );
+    }
+    assert!(
+        p1.as_slice()
+            .iter()
+            .zip(p2.as_slice())
+            .all(|(x, y)| x.to_bits() == y.to_bits())
+    );
+}
