@@ -4,6 +4,7 @@ use crate::{DataError, Dataset, Features, Targets};
 use rand::seq::SliceRandom;
 use rand::{SeedableRng, rngs::StdRng};
 use strata_tensor::Tensor;
+use strata_tensor::kernels::prefetch;
 
 /// The order in which an epoch visits the samples.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -126,6 +127,16 @@ impl<'d> Batches<'d> {
                 for (row, &i) in out.chunks_exact_mut(l).zip(indices) {
                     row.copy_from_slice(&data[i * l..(i + 1) * l]);
                 }
+            }
+        }
+        // Start fetching the next batch's rows (random places of a dataset far larger than the
+        // caches) so that they arrive while this step computes: the loads above spend most of
+        // their time waiting on memory otherwise.
+        let next = &self.order[end..(end + self.batch_size).min(self.order.len())];
+        for &i in next {
+            match self.dataset.features() {
+                Features::Bytes { data, .. } => prefetch(&data[i * l..(i + 1) * l]),
+                Features::Floats(data) => prefetch(&data[i * l..(i + 1) * l]),
             }
         }
         batch.labels.clear();

@@ -127,3 +127,24 @@ pub(crate) use multiversion;
 pub const PARALLEL_THRESHOLD: usize = 1 << 16;
 /// Chunk size for parallel element-wise work (fixed, so results never depend on thread count).
 pub const PARALLEL_CHUNK: usize = 1 << 14;
+
+/// Asks the CPU to start loading `data` into its caches (a hint: nothing is read, nothing can
+/// fault, and the call returns at once). Used to fetch the next mini-batch's rows, which lie at
+/// random places of a large dataset, while the current step computes.
+pub fn prefetch<T>(data: &[T]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        let start = data.as_ptr() as *const i8;
+        let bytes = std::mem::size_of_val(data);
+        let mut offset = 0;
+        while offset < bytes {
+            // SAFETY: SSE is part of the x86-64 baseline, and a prefetch of any address is a
+            // hint that never faults; the address lies inside `data` anyway.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(start.wrapping_add(offset)) };
+            offset += 64;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = data;
+}
