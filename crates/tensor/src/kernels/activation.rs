@@ -152,6 +152,26 @@ fn elu(x: f32, alpha: f32) -> f32 {
     }
 }
 
+/// Runs `$body` in a `match` arm per variant of `Unary`, so that in each arm the variant is a
+/// constant and the loop in `$body` is straight-line code the compiler vectorizes.
+macro_rules! per_variant {
+    ($f:ident => $body:expr) => {
+        match $f {
+            Unary::Relu => $body,
+            Unary::LeakyRelu { .. } => $body,
+            Unary::Elu { .. } => $body,
+            Unary::Selu => $body,
+            Unary::Gelu => $body,
+            Unary::GeluTanh => $body,
+            Unary::Silu => $body,
+            Unary::Mish => $body,
+            Unary::Sigmoid => $body,
+            Unary::Tanh => $body,
+            Unary::Softplus => $body,
+        }
+    };
+}
+
 #[inline(always)]
 fn forward_generic(f: Unary, x: &[f32], y: &mut [f32]) {
     assert_eq!(
@@ -159,27 +179,9 @@ fn forward_generic(f: Unary, x: &[f32], y: &mut [f32]) {
         y.len(),
         "unary forward: input and output lengths differ"
     );
-    // One loop per variant, so each loop body is straight-line code the compiler vectorizes.
-    macro_rules! each {
-        ($($pat:pat),*) => {
-            match f {
-                $($pat => for (y, &x) in y.iter_mut().zip(x) { *y = f.eval(x) },)*
-            }
-        };
-    }
-    each!(
-        Unary::Relu,
-        Unary::LeakyRelu { .. },
-        Unary::Elu { .. },
-        Unary::Selu,
-        Unary::Gelu,
-        Unary::GeluTanh,
-        Unary::Silu,
-        Unary::Mish,
-        Unary::Sigmoid,
-        Unary::Tanh,
-        Unary::Softplus
-    );
+    per_variant!(f => for (y, &x) in y.iter_mut().zip(x) {
+        *y = f.eval(x)
+    });
 }
 
 #[inline(always)]
@@ -192,28 +194,9 @@ fn backward_generic(f: Unary, x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32]) 
         dy.len(),
         dx.len()
     );
-    macro_rules! each {
-        ($($pat:pat),*) => {
-            match f {
-                $($pat => for (((dx, &x), &y), &dy) in dx.iter_mut().zip(x).zip(y).zip(dy) {
-                    *dx = dy * f.derivative(x, y)
-                },)*
-            }
-        };
-    }
-    each!(
-        Unary::Relu,
-        Unary::LeakyRelu { .. },
-        Unary::Elu { .. },
-        Unary::Selu,
-        Unary::Gelu,
-        Unary::GeluTanh,
-        Unary::Silu,
-        Unary::Mish,
-        Unary::Sigmoid,
-        Unary::Tanh,
-        Unary::Softplus
-    );
+    per_variant!(f => for (((dx, &x), &y), &dy) in dx.iter_mut().zip(x).zip(y).zip(dy) {
+        *dx = dy * f.derivative(x, y)
+    });
 }
 
 #[inline(always)]
@@ -232,28 +215,9 @@ fn bias_unary_generic(row: &[f32], f: Option<Unary>, xy: &mut [f32]) {
         }
     }
     let Some(f) = f else { return };
-    macro_rules! each {
-        ($($pat:pat),*) => {
-            match f {
-                $($pat => for v in xy.iter_mut() {
-                    *v = f.eval(*v)
-                },)*
-            }
-        };
-    }
-    each!(
-        Unary::Relu,
-        Unary::LeakyRelu { .. },
-        Unary::Elu { .. },
-        Unary::Selu,
-        Unary::Gelu,
-        Unary::GeluTanh,
-        Unary::Silu,
-        Unary::Mish,
-        Unary::Sigmoid,
-        Unary::Tanh,
-        Unary::Softplus
-    );
+    per_variant!(f => for v in xy.iter_mut() {
+        *v = f.eval(*v)
+    });
 }
 
 multiversion! {

@@ -127,14 +127,6 @@ pub fn matmul_with(
         }
         return;
     }
-    let (a_rs, a_cs) = match trans_a {
-        Transpose::No => (k as isize, 1),
-        Transpose::Yes => (1, m as isize),
-    };
-    let (b_rs, b_cs) = match trans_b {
-        Transpose::No => (n as isize, 1),
-        Transpose::Yes => (1, k as isize),
-    };
     if kernel == GemmKernel::OwnAvx2 {
         #[cfg(target_arch = "x86_64")]
         {
@@ -155,25 +147,8 @@ pub fn matmul_with(
         #[cfg(not(target_arch = "x86_64"))]
         panic!("the hand-written AVX2 GEMM needs x86-64");
     }
-    let view = GemmView {
-        a: a.as_ptr(),
-        a_rs,
-        a_cs,
-        b: b.as_ptr(),
-        b_rs,
-        b_cs,
-        c: c.as_mut_ptr(),
-        n,
-        accumulate,
-    };
-    let threads = crate::parallel::threads();
-    let parts = if threads > 1 && m * n * k >= PARALLEL_MACS {
-        // Several blocks per thread, claimed one at a time, so unequal cores balance out.
-        2 * threads
-    } else {
-        1
-    };
-    view.run_in_parts(m, n, k, parts, None);
+    let view = GemmView::new(a, trans_a, b, trans_b, m, k, n, c, accumulate);
+    view.run_in_parts(m, n, k, parts_for(m, k, n), None);
 }
 
 /// `C = A · B`, then `C[i, j] = f(C[i, j] + bias[j])` on each block of `C` while it is still in
@@ -210,23 +185,7 @@ pub fn matmul_bias_unary(
         super::activation::bias_unary_in_place(bias, f, c);
         return;
     }
-    let view = GemmView {
-        a: a.as_ptr(),
-        a_rs: k as isize,
-        a_cs: 1,
-        b: b.as_ptr(),
-        b_rs: n as isize,
-        b_cs: 1,
-        c: c.as_mut_ptr(),
-        n,
-        accumulate: false,
-    };
-    let threads = crate::parallel::threads();
-    let parts = if threads > 1 && m * n * k >= PARALLEL_MACS {
-        2 * threads
-    } else {
-        1
-    };
+    let view = GemmView::new(a, Transpose::No, b, Transpose::No, m, k, n, c, false);
     let epilogue = |i0: usize, i1: usize, j0: usize, j1: usize| {
         let row = if bias.is_empty() { bias } else { &bias[j0..j1] };
         for i in i0..i1 {
@@ -236,7 +195,18 @@ pub fn matmul_bias_unary(
             super::activation::bias_unary_in_place(row, f, segment);
         }
     };
-    view.run_in_parts(m, n, k, parts, Some(&epilogue));
+    view.run_in_parts(m, n, k, parts_for(m, k, n), Some(&epilogue));
+}
+
+/// How many blocks a product is cut into: two per thread (claimed one at a time, so unequal
+/// cores balance out) from [`PARALLEL_MACS`] multiply-adds on, otherwise one.
+fn parts_for(m: usize, k: usize, n: usize) -> usize {
+    let threads = crate::parallel::threads();
+    if threads > 1 && m * n * k >= PARALLEL_MACS {
+        2 * threads
+    } else {
+        1
+    }
 }
 
 /// The shortest side a block of a split product may have (see [`GemmView::run_in_parts`]).
@@ -265,6 +235,41 @@ unsafe impl Send for GemmView {}
 unsafe impl Sync for GemmView {}
 
 impl GemmView {
+    /// The product `C (+)= op(A) · op(B)` for row-major operands of the stated shapes (lengths
+    /// checked by the caller).
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        a: &[f32],
+        trans_a: Transpose,
+        b: &[f32],
+        trans_b: Transpose,
+        m: usize,
+        k: usize,
+        n: usize,
+        c: &mut [f32],
+        accumulate: bool,
+    ) -> GemmView {
+        let (a_rs, a_cs) = match trans_a {
+            Transpose::No => (k as isize, 1),
+            Transpose::Yes => (1, m as isize),
+        };
+        let (b_rs, b_cs) = match trans_b {
+            Transpose::No => (n as isize, 1),
+            Transpose::Yes => (1, k as isize),
+        };
+        GemmView {
+            a: a.as_ptr(),
+            a_rs,
+            a_cs,
+            b: b.as_ptr(),
+            b_rs,
+            b_cs,
+            c: c.as_mut_ptr(),
+            n,
+            accumulate,
+        }
+    }
+
     /// The whole product as up to `parts` blocks of rows or columns of `C`, shared between this
     /// thread and the helper threads ([`crate::parallel::run_parts`]).
     ///
@@ -446,29 +451,9 @@ mod tests {
                 let b: Vec<f32> = (0..k * n)
                     .map(|i| ((i * 53 % 97) as f32 - 48.0) / 9.0)
                     .collect();
-                let (a_rs, a_cs) = if ta == Transpose::No {
-                    (k as isize, 1)
-                } else {
-                    (1, m as isize)
-                };
-                let (b_rs, b_cs) = if tb == Transpose::No {
-                    (n as isize, 1)
-                } else {
-                    (1, k as isize)
-                };
                 let run = |parts: usize, accumulate: bool| {
                     let mut c: Vec<f32> = (0..m * n).map(|i| i as f32 * 0.25).collect();
-                    let view = GemmView {
-                        a: a.as_ptr(),
-                        a_rs,
-                        a_cs,
-                        b: b.as_ptr(),
-                        b_rs,
-                        b_cs,
-                        c: c.as_mut_ptr(),
-                        n,
-                        accumulate,
-                    };
+                    let view = GemmView::new(&a, ta, &b, tb, m, k, n, &mut c, accumulate);
                     view.run_in_parts(m, n, k, parts, None);
                     c
                 };
