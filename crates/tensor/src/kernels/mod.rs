@@ -1,7 +1,7 @@
 //! CPU kernels on slices, with the instruction set chosen once at run time.
 //!
 //! Every element-wise kernel is written once, as branch-free scalar Rust (`math.rs` and the
-//! `*_generic` functions). The [`multiversion!`] macro compiles that one body three times: for
+//! `*_generic` functions). The `multiversion!` macro compiles that one body three times: for
 //! AVX-512, for AVX2+FMA (both under `#[target_feature]`, where LLVM vectorizes it 16 or 8 lanes
 //! wide), and for the baseline target (the portable fallback). The dispatcher picks the best set
 //! the CPU has, once, through a `OnceLock`. Because the three instances are the same source and
