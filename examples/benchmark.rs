@@ -9,22 +9,77 @@
 //! - `infer` (W4): the trained W1 model predicting the 10,000 test images at batch 32 and as one
 //!   batch of 10,000.
 //!
-//! The first epoch is a warm-up; the median of the others is reported. Ends with one line of
-//! `key=value` pairs (`--verbose 1` times with the progress bar drawn). Run:
+//! The first epoch is a warm-up; the median of the others is reported. For `mlp` and `bn` a line
+//! with the heap allocations per step of the last epoch comes first (a counting allocator wraps
+//! the system one). Ends with one line of `key=value` pairs (`--verbose 1` times with the
+//! progress bar drawn). Run:
 //! `cargo run --release --example benchmark -- --workload mlp --threads 1 --epochs 4`
+
+#![allow(unsafe_code)] // the counting global allocator below
 
 mod common;
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 use strata::prelude::*;
+
+/// The system allocator, counting allocations and their bytes.
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+static ALLOCATED_BYTES: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: every call is forwarded unchanged to the system allocator; the counters are atomics.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        ALLOCATED_BYTES.fetch_add(layout.size() as u64, Ordering::Relaxed);
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        ALLOCATED_BYTES.fetch_add(layout.size() as u64, Ordering::Relaxed);
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        ALLOCATED_BYTES.fetch_add(new_size as u64, Ordering::Relaxed);
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
 
 struct EpochTimer {
     start: Option<Instant>,
     seconds: Vec<f64>,
+    /// Allocations and bytes during the last epoch.
+    allocations: (u64, u64),
+    at_start: (u64, u64),
+}
+
+fn allocation_counts() -> (u64, u64) {
+    (
+        ALLOCATIONS.load(Ordering::Relaxed),
+        ALLOCATED_BYTES.load(Ordering::Relaxed),
+    )
 }
 
 impl Callback for EpochTimer {
     fn on_epoch_begin(&mut self, _: usize, _: &mut Sequential) -> Result<(), ModelError> {
+        self.at_start = allocation_counts();
         self.start = Some(Instant::now());
         Ok(())
     }
@@ -37,6 +92,8 @@ impl Callback for EpochTimer {
     ) -> Result<(), ModelError> {
         self.seconds
             .push(self.start.take().map_or(0.0, |s| s.elapsed().as_secs_f64()));
+        let now = allocation_counts();
+        self.allocations = (now.0 - self.at_start.0, now.1 - self.at_start.1);
         Ok(())
     }
 }
@@ -103,14 +160,17 @@ fn bn() -> Result<Sequential, ModelError> {
     Ok(m)
 }
 
+/// Epoch times, and the allocations and bytes of the last epoch.
 fn train_timed(
     model: &mut Sequential,
     train: &Dataset,
     epochs: usize,
-) -> Result<Vec<f64>, ModelError> {
+) -> Result<(Vec<f64>, (u64, u64)), ModelError> {
     let mut timer = EpochTimer {
         start: None,
         seconds: Vec::new(),
+        allocations: (0, 0),
+        at_start: (0, 0),
     };
     model.fit(
         train,
@@ -118,7 +178,7 @@ fn train_timed(
             .verbose(VERBOSE.load(std::sync::atomic::Ordering::Relaxed))
             .callback(&mut timer),
     )?;
-    Ok(timer.seconds)
+    Ok((timer.seconds, timer.allocations))
 }
 
 /// `--verbose N` (default 0): the progress display used while timing (to measure its cost).
@@ -154,9 +214,14 @@ fn main() -> Result<(), ModelError> {
         "mlp" | "bn" => {
             let mut model = if workload == "mlp" { mlp()? } else { bn()? };
             sgd_sparse(&mut model, 0.01)?;
-            let seconds = train_timed(&mut model, &train, epochs)?;
+            let (seconds, (allocations, bytes)) = train_timed(&mut model, &train, epochs)?;
             let epoch_s = median(&seconds[1.min(seconds.len() - 1)..]);
             let steps = train.len().div_ceil(32);
+            println!(
+                "allocations_per_step={:.1} allocated_bytes_per_step={:.0} (last epoch)",
+                allocations as f64 / steps as f64,
+                bytes as f64 / steps as f64
+            );
             let val = model
                 .evaluate(&valid, 32)?
                 .get("accuracy")
@@ -189,14 +254,14 @@ fn main() -> Result<(), ModelError> {
                 "binary_crossentropy".parse()?,
                 &[Metric::Accuracy],
             )?;
-            let frozen = train_timed(&mut model, &b_train, 4)?;
+            let (frozen, _) = train_timed(&mut model, &b_train, 4)?;
             model.set_trainable(.., true)?;
             model.compile(
                 Sgd::new(0.001),
                 "binary_crossentropy".parse()?,
                 &[Metric::Accuracy],
             )?;
-            let unfrozen = train_timed(&mut model, &b_train, 16)?;
+            let (unfrozen, _) = train_timed(&mut model, &b_train, 16)?;
             let total = start.elapsed().as_secs_f64();
             let acc = model
                 .evaluate(&b_test, 32)?
