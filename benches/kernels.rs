@@ -37,26 +37,15 @@ fn bench_gemm(c: &mut Criterion) {
         let mut out = vec![0.0; m * n];
         group.throughput(Throughput::Elements((2 * m * k * n) as u64));
         let label = format!("{m}x{k}x{n}");
-        group.bench_function(BenchmarkId::new("A·B", &label), |bench| {
-            bench.iter(|| {
-                strata_gemm::matmul(
-                    black_box(&a),
-                    Transpose::No,
-                    &b,
-                    Transpose::No,
-                    m,
-                    k,
-                    n,
-                    &mut out,
-                    false,
-                )
-            })
-        });
-        if strata_tensor::Isa::Avx2.is_supported() {
-            group.bench_function(BenchmarkId::new("strata-avx2 A·B", &label), |bench| {
+        for kernel in strata_gemm::GemmKernel::available() {
+            let name = match kernel {
+                strata_gemm::GemmKernel::Crate => "A·B",
+                strata_gemm::GemmKernel::OwnAvx2 => "strata-avx2 A·B",
+            };
+            group.bench_function(BenchmarkId::new(name, &label), |bench| {
                 bench.iter(|| {
                     strata_gemm::matmul_with(
-                        strata_gemm::GemmKernel::OwnAvx2,
+                        kernel,
                         black_box(&a),
                         Transpose::No,
                         &b,

@@ -237,8 +237,15 @@ impl Tensor {
         (self.shape[0], self.shape[1])
     }
 
+    /// `(m, k, n)` of `op(self) · op(rhs)`, checking that both are 2-D and fit.
     #[track_caller]
-    fn gemm(&self, ta: Transpose, rhs: &Tensor, tb: Transpose, op: &str) -> Tensor {
+    fn product_dims(
+        &self,
+        ta: Transpose,
+        rhs: &Tensor,
+        tb: Transpose,
+        op: &str,
+    ) -> (usize, usize, usize) {
         let (ar, ac) = self.rows_cols(op);
         let (br, bc) = rhs.rows_cols(op);
         let (m, k) = if ta == Transpose::No {
@@ -258,6 +265,12 @@ impl Tensor {
             self.shape(),
             rhs.shape()
         );
+        (m, k, n)
+    }
+
+    #[track_caller]
+    fn gemm(&self, ta: Transpose, rhs: &Tensor, tb: Transpose, op: &str) -> Tensor {
+        let (m, k, n) = self.product_dims(ta, rhs, tb, op);
         // Every element is overwritten (accumulate = false), so a reused buffer will do.
         let mut out = crate::pool::take(m * n);
         kernels::gemm::matmul(
@@ -285,15 +298,7 @@ impl Tensor {
     /// When the shapes do not fit as stated.
     #[track_caller]
     pub fn matmul_bias_unary(&self, w: &Tensor, bias: Option<&Tensor>, f: Option<Unary>) -> Tensor {
-        let (m, k) = self.rows_cols("matmul_bias_unary");
-        let (k2, n) = w.rows_cols("matmul_bias_unary");
-        assert_eq!(
-            k,
-            k2,
-            "matmul_bias_unary: inner dimensions differ for shapes {:?} and {:?}",
-            self.shape(),
-            w.shape()
-        );
+        let (m, k, n) = self.product_dims(Transpose::No, w, Transpose::No, "matmul_bias_unary");
         let bias = match bias {
             Some(b) => {
                 assert!(

@@ -210,14 +210,16 @@ fn check_gemm(m: usize, k: usize, n: usize, ta: Transpose, tb: Transpose, accumu
     let start = random(m * n, 13, 1.0);
     let mut want = start.clone();
     gemm::matmul_reference(&a, ta, &b, tb, m, k, n, &mut want, accumulate);
-    let mut got = start;
-    gemm::matmul(&a, ta, &b, tb, m, k, n, &mut got, accumulate);
-    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
-        let tol = 1e-5 * (k as f32).sqrt() * 4.0 + 1e-6;
-        assert!(
-            (g - w).abs() <= tol,
-            "{m}x{k}x{n} {ta:?}/{tb:?} acc={accumulate}: [{i}] {g} vs {w}"
-        );
+    for kernel in gemm::GemmKernel::available() {
+        let mut got = start.clone();
+        gemm::matmul_with(kernel, &a, ta, &b, tb, m, k, n, &mut got, accumulate);
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            let tol = 1e-5 * (k as f32).sqrt() * 4.0 + 1e-6;
+            assert!(
+                (g - w).abs() <= tol,
+                "{kernel:?} {m}x{k}x{n} {ta:?}/{tb:?} acc={accumulate}: [{i}] {g} vs {w}"
+            );
+        }
     }
 }
 
@@ -248,7 +250,7 @@ fn gemm_matches_triple_loop_in_all_three_forms_and_edge_sizes() {
 
 #[test]
 fn large_gemm_is_correct_when_threaded() {
-    // Above PARALLEL_MACS the multiplication runs on rayon's pool.
+    // Above PARALLEL_MACS (each kernel's own) the product is split across threads.
     check_gemm(256, 256, 256, Transpose::No, Transpose::No, false);
     check_gemm(256, 256, 256, Transpose::Yes, Transpose::No, true);
     check_gemm(200, 300, 170, Transpose::No, Transpose::Yes, true);

@@ -100,31 +100,7 @@ pub fn matmul_with(
     c: &mut [f32],
     accumulate: bool,
 ) {
-    assert_eq!(
-        a.len(),
-        m * k,
-        "matmul: A has {} elements, expected {m}×{k}",
-        a.len()
-    );
-    assert_eq!(
-        b.len(),
-        k * n,
-        "matmul: B has {} elements, expected {k}×{n}",
-        b.len()
-    );
-    assert_eq!(
-        c.len(),
-        m * n,
-        "matmul: C has {} elements, expected {m}×{n}",
-        c.len()
-    );
-    if m == 0 || n == 0 {
-        return;
-    }
-    if k == 0 {
-        if !accumulate {
-            c.fill(0.0);
-        }
+    if !check_and_trivial("matmul", a, b, m, k, n, c, accumulate) {
         return;
     }
     if kernel == GemmKernel::OwnAvx2 {
@@ -174,14 +150,8 @@ pub fn matmul_bias_unary(
         "matmul_bias_unary: bias has {} elements, expected {n}",
         bias.len()
     );
-    assert_eq!(a.len(), m * k, "matmul_bias_unary: A length");
-    assert_eq!(b.len(), k * n, "matmul_bias_unary: B length");
-    assert_eq!(c.len(), m * n, "matmul_bias_unary: C length");
-    if m == 0 || n == 0 {
-        return;
-    }
-    if k == 0 {
-        c.fill(0.0);
+    if !check_and_trivial("matmul_bias_unary", a, b, m, k, n, c, false) {
+        // An empty product is all zeros: the epilogue still applies.
         super::activation::bias_unary_in_place(bias, f, c);
         return;
     }
@@ -196,6 +166,53 @@ pub fn matmul_bias_unary(
         }
     };
     view.run_in_parts(m, n, k, parts_for(m, k, n), Some(&epilogue));
+}
+
+/// Checks the slice lengths against the shapes, and finishes the products that need no
+/// multiplication (`C` empty, or `k = 0`: `C` zeroed unless accumulating). Returns whether a
+/// product is left to compute.
+///
+/// # Panics
+/// When a length does not match its shape.
+#[allow(clippy::too_many_arguments)]
+fn check_and_trivial(
+    op: &str,
+    a: &[f32],
+    b: &[f32],
+    m: usize,
+    k: usize,
+    n: usize,
+    c: &mut [f32],
+    accumulate: bool,
+) -> bool {
+    assert_eq!(
+        a.len(),
+        m * k,
+        "{op}: A has {} elements, expected {m}×{k}",
+        a.len()
+    );
+    assert_eq!(
+        b.len(),
+        k * n,
+        "{op}: B has {} elements, expected {k}×{n}",
+        b.len()
+    );
+    assert_eq!(
+        c.len(),
+        m * n,
+        "{op}: C has {} elements, expected {m}×{n}",
+        c.len()
+    );
+    if m == 0 || n == 0 {
+        return false;
+    }
+    if k == 0 {
+        if !accumulate {
+            c.fill(0.0);
+        }
+        return false;
+    }
+    true
 }
 
 /// How many blocks a product is cut into: two per thread (claimed one at a time, so unequal

@@ -19,9 +19,9 @@ const NR: usize = NV * 8;
 const KC: usize = 256;
 const MC: usize = 128;
 
-/// Multiply-adds at or above which this kernel splits its column panels over two threads.
-/// Lower than the `gemm` crate's threshold: a split here is one `rayon::scope` with no
-/// packing, so it already pays at the chapter's 32×784×300 (see `docs/performance.md`).
+/// Multiply-adds at or above which this kernel splits its column panels over the threads. Its
+/// own threshold: a split here repacks nothing (blocks are whole column panels of B read in
+/// place), so it pays from smaller products than the `gemm` crate's split.
 pub(crate) const PARALLEL_MACS: usize = 1 << 21;
 
 /// Operand geometry: element (i, p) of op(A) is at `a[i·a_rs + p·a_cs]`.
@@ -258,7 +258,8 @@ unsafe fn panels(
 }
 
 /// The AVX2 GEMM; see [`super::gemm::matmul`] for the contract (lengths already checked,
-/// `m, n, k > 0`). Splits the column panels over two rayon tasks when the work is large.
+/// `m, n, k > 0`). Splits the column panels over the threads ([`crate::parallel::run_parts`])
+/// when the work is large.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn matmul(
     a: &[f32],
@@ -296,29 +297,27 @@ pub(crate) fn matmul(
             )
         }
     };
-    let threads = rayon::current_num_threads();
+    let threads = crate::parallel::threads();
     if !parallel || threads < 2 || n < 2 * NR {
         run(0..n);
         return;
     }
-    // Split columns at panel boundaries; each task writes only its own columns of C, so the
-    // halves are disjoint even though they interleave in memory.
+    // Split columns at panel boundaries; each part writes only its own columns of C, so the
+    // parts are disjoint even though they interleave in memory.
     let chunks = threads.min(n / NR);
     let per = n.div_ceil(chunks).div_ceil(NR) * NR;
-    rayon::scope(|s| {
-        for t in 0..chunks {
-            let cols = (t * per).min(n)..((t + 1) * per).min(n);
-            if cols.is_empty() {
-                continue;
-            }
-            s.spawn(move |_| run(cols));
+    crate::parallel::run_parts(chunks, &|t| {
+        let cols = (t * per).min(n)..((t + 1) * per).min(n);
+        if !cols.is_empty() {
+            run(cols);
         }
     });
 }
 
 #[derive(Clone, Copy)]
 struct SendPtr(*mut f32);
-// SAFETY: the pointer is only used to write disjoint column ranges inside a rayon scope.
+// SAFETY: the pointer is only used to write disjoint column ranges, and `matmul` returns only
+// after every part is done.
 unsafe impl Send for SendPtr {}
 // SAFETY: as above.
 unsafe impl Sync for SendPtr {}
