@@ -19,7 +19,8 @@ pub enum Transpose {
 /// (measured in `docs/performance.md`).
 pub const PARALLEL_MACS: usize = 1 << 18;
 
-/// `C = op(A) · op(B)` (or `C += op(A) · op(B)` when `accumulate`), all row-major.
+/// `C = op(A) · op(B)` (or `C += op(A) · op(B)` when `accumulate`), all row-major, by the
+/// [`GemmKernel::selected`] kernel.
 ///
 /// `op(A)` is `m×k`: with [`Transpose::No`] `a` holds `m×k`, with [`Transpose::Yes`] it holds
 /// `k×m`. `op(B)` is `k×n`: `b` holds `k×n` or, transposed, `n×k`. `c` holds `m×n`.
@@ -56,15 +57,18 @@ pub fn matmul(
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GemmKernel {
     /// The `gemm` crate: AVX-512 micro-kernels when the CPU has them, AVX2 or portable ones
-    /// otherwise. The default, by measurement (`docs/performance.md`).
+    /// otherwise. It packs both operands into panels (per call, and per block when a product is
+    /// split across threads). The default, by measurement (`docs/performance.md`).
     Crate,
-    /// Strata's hand-written AVX2+FMA kernel (`gemm_avx2.rs`); needs AVX2 and FMA.
+    /// Strata's hand-written AVX2+FMA kernel (`gemm_avx2.rs`); needs AVX2 and FMA. It reads
+    /// both operands in place and packs nothing.
     OwnAvx2,
 }
 
 impl GemmKernel {
-    /// The kernel `matmul` uses: [`GemmKernel::Crate`], unless `STRATA_GEMM=own` selects the
-    /// hand-written AVX2 kernel on a CPU that has AVX2 and FMA.
+    /// The kernel [`matmul`] and [`matmul_bias_unary`] use: [`GemmKernel::Crate`], unless the
+    /// environment variable `STRATA_GEMM=own` selects the hand-written AVX2 kernel on a CPU
+    /// that has AVX2 and FMA. The choice never depends on the thread count.
     pub fn selected() -> GemmKernel {
         static CHOICE: std::sync::OnceLock<GemmKernel> = std::sync::OnceLock::new();
         *CHOICE.get_or_init(|| match std::env::var("STRATA_GEMM").as_deref() {
@@ -103,28 +107,8 @@ pub fn matmul_with(
     if !check_and_trivial("matmul", a, b, m, k, n, c, accumulate) {
         return;
     }
-    if kernel == GemmKernel::OwnAvx2 {
-        #[cfg(target_arch = "x86_64")]
-        {
-            super::gemm_avx2::matmul(
-                a,
-                trans_a,
-                b,
-                trans_b,
-                m,
-                k,
-                n,
-                c,
-                accumulate,
-                m * n * k >= super::gemm_avx2::PARALLEL_MACS,
-            );
-            return;
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        panic!("the hand-written AVX2 GEMM needs x86-64");
-    }
     let view = GemmView::new(a, trans_a, b, trans_b, m, k, n, c, accumulate);
-    view.run_in_parts(m, n, k, parts_for(m, k, n), None);
+    view.run(kernel, a, trans_a, b, trans_b, m, k, n, None);
 }
 
 /// `C = A · B`, then `C[i, j] = f(C[i, j] + bias[j])` on each block of `C` while it is still in
@@ -155,6 +139,7 @@ pub fn matmul_bias_unary(
         super::activation::bias_unary_in_place(bias, f, c);
         return;
     }
+    let kernel = GemmKernel::selected();
     let view = GemmView::new(a, Transpose::No, b, Transpose::No, m, k, n, c, false);
     let epilogue = |i0: usize, i1: usize, j0: usize, j1: usize| {
         let row = if bias.is_empty() { bias } else { &bias[j0..j1] };
@@ -165,7 +150,17 @@ pub fn matmul_bias_unary(
             super::activation::bias_unary_in_place(row, f, segment);
         }
     };
-    view.run_in_parts(m, n, k, parts_for(m, k, n), Some(&epilogue));
+    view.run(
+        kernel,
+        a,
+        Transpose::No,
+        b,
+        Transpose::No,
+        m,
+        k,
+        n,
+        Some(&epilogue),
+    );
 }
 
 /// Checks the slice lengths against the shapes, and finishes the products that need no
@@ -215,7 +210,7 @@ fn check_and_trivial(
     true
 }
 
-/// How many blocks a product is cut into: two per thread (claimed one at a time, so unequal
+/// How many blocks a product is cut into (by either kernel): two per thread (claimed one at a time, so unequal
 /// cores balance out) from [`PARALLEL_MACS`] multiply-adds on, otherwise one.
 fn parts_for(m: usize, k: usize, n: usize) -> usize {
     let threads = crate::parallel::threads();
@@ -287,6 +282,48 @@ impl GemmView {
         }
     }
 
+    /// The whole product by `kernel`, split as [`parts_for`] says, with `epilogue` on each
+    /// finished block; `a` and `b` are the slices this view was made from.
+    #[allow(clippy::too_many_arguments)]
+    fn run(
+        self,
+        kernel: GemmKernel,
+        a: &[f32],
+        trans_a: Transpose,
+        b: &[f32],
+        trans_b: Transpose,
+        m: usize,
+        k: usize,
+        n: usize,
+        epilogue: Option<&(dyn Fn(usize, usize, usize, usize) + Sync)>,
+    ) {
+        let parts = parts_for(m, k, n);
+        match kernel {
+            GemmKernel::Crate => self.run_in_parts(m, n, k, parts, epilogue),
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `self.c` is the pointer of the `m×n` slice `C` this view was made from,
+            // which the caller borrowed mutably for the whole call and reaches only through
+            // this view from here on.
+            GemmKernel::OwnAvx2 => unsafe {
+                super::gemm_avx2::matmul(
+                    a,
+                    trans_a,
+                    b,
+                    trans_b,
+                    m,
+                    k,
+                    n,
+                    self.c,
+                    self.accumulate,
+                    parts,
+                    epilogue,
+                )
+            },
+            #[cfg(not(target_arch = "x86_64"))]
+            GemmKernel::OwnAvx2 => panic!("the hand-written AVX2 GEMM needs x86-64"),
+        }
+    }
+
     /// The whole product as up to `parts` blocks of rows or columns of `C`, shared between this
     /// thread and the helper threads ([`crate::parallel::run_parts`]).
     ///
@@ -333,7 +370,7 @@ impl GemmView {
             parts -= 1;
         }
         let finish = |i0: usize, i1: usize, j0: usize, j1: usize| {
-            self.run(i0, i1, j0, j1, k);
+            self.run_block(i0, i1, j0, j1, k);
             if let Some(epilogue) = epilogue
                 && i1 > i0
                 && j1 > j0
@@ -367,8 +404,9 @@ impl GemmView {
         unsafe { std::slice::from_raw_parts_mut(self.c.add(i * self.n + j0), j1 - j0) }
     }
 
-    /// `C[i0..i1, j0..j1] (+)= op(A)[i0..i1, :] · op(B)[:, j0..j1]` on this thread.
-    fn run(self, i0: usize, i1: usize, j0: usize, j1: usize, k: usize) {
+    /// `C[i0..i1, j0..j1] (+)= op(A)[i0..i1, :] · op(B)[:, j0..j1]` on this thread, by the
+    /// `gemm` crate.
+    fn run_block(self, i0: usize, i1: usize, j0: usize, j1: usize, k: usize) {
         if i1 <= i0 || j1 <= j0 {
             return;
         }
@@ -446,7 +484,8 @@ pub fn matmul_reference(
 mod tests {
     use super::*;
 
-    /// Splitting `C` into blocks on several threads gives the same bits as one call.
+    /// Splitting `C` into blocks on several threads gives the same bits as one call, for every
+    /// kernel, and the epilogue runs exactly once on every element.
     #[test]
     fn split_products_equal_the_single_call_bit_for_bit() {
         let shapes = [
@@ -455,6 +494,8 @@ mod tests {
             (7, 13, 5),
             (33, 17, 129),
             (130, 9, 20),
+            (32, 300, 100),
+            (64, 40, 17),
         ];
         for &(m, k, n) in &shapes {
             for (ta, tb) in [
@@ -468,27 +509,67 @@ mod tests {
                 let b: Vec<f32> = (0..k * n)
                     .map(|i| ((i * 53 % 97) as f32 - 48.0) / 9.0)
                     .collect();
-                let run = |parts: usize, accumulate: bool| {
-                    let mut c: Vec<f32> = (0..m * n).map(|i| i as f32 * 0.25).collect();
-                    let view = GemmView::new(&a, ta, &b, tb, m, k, n, &mut c, accumulate);
-                    view.run_in_parts(m, n, k, parts, None);
-                    c
-                };
-                for accumulate in [false, true] {
-                    let one = run(1, accumulate);
-                    let mut reference = (0..m * n).map(|i| i as f32 * 0.25).collect::<Vec<_>>();
-                    matmul_reference(&a, ta, &b, tb, m, k, n, &mut reference, accumulate);
-                    for (x, r) in one.iter().zip(&reference) {
-                        assert!((x - r).abs() <= 1e-3 * r.abs().max(1.0), "{x} vs {r}");
-                    }
-                    for parts in [2, 3, 4, 7, 8] {
-                        let split = run(parts, accumulate);
+                for kernel in GemmKernel::available() {
+                    let run = |parts: usize, accumulate: bool| {
+                        let mut c: Vec<f32> = (0..m * n).map(|i| i as f32 * 0.25).collect();
+                        let view = GemmView::new(&a, ta, &b, tb, m, k, n, &mut c, accumulate);
+                        // Every block's epilogue runs once: it marks the block's elements.
+                        let marks: Vec<std::sync::atomic::AtomicU32> =
+                            (0..m * n).map(|_| Default::default()).collect();
+                        let epilogue = |i0: usize, i1: usize, j0: usize, j1: usize| {
+                            for i in i0..i1 {
+                                for j in j0..j1 {
+                                    marks[i * n + j]
+                                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                                }
+                            }
+                        };
+                        match kernel {
+                            GemmKernel::Crate => view.run_in_parts(m, n, k, parts, Some(&epilogue)),
+                            #[cfg(target_arch = "x86_64")]
+                            // SAFETY: `view.c` points at `c`, which nothing else touches meanwhile.
+                            GemmKernel::OwnAvx2 => unsafe {
+                                super::super::gemm_avx2::matmul(
+                                    &a,
+                                    ta,
+                                    &b,
+                                    tb,
+                                    m,
+                                    k,
+                                    n,
+                                    view.c,
+                                    accumulate,
+                                    parts,
+                                    Some(&epilogue),
+                                )
+                            },
+                            #[cfg(not(target_arch = "x86_64"))]
+                            GemmKernel::OwnAvx2 => unreachable!(),
+                        }
                         assert!(
-                            one.iter()
-                                .zip(&split)
-                                .all(|(x, y)| x.to_bits() == y.to_bits()),
-                            "{m}x{k}x{n} {ta:?} {tb:?} in {parts} parts differs"
+                            marks
+                                .iter()
+                                .all(|x| x.load(std::sync::atomic::Ordering::Relaxed) == 1),
+                            "{kernel:?} {m}x{k}x{n} in {parts} parts: epilogue coverage"
                         );
+                        c
+                    };
+                    for accumulate in [false, true] {
+                        let one = run(1, accumulate);
+                        let mut reference = (0..m * n).map(|i| i as f32 * 0.25).collect::<Vec<_>>();
+                        matmul_reference(&a, ta, &b, tb, m, k, n, &mut reference, accumulate);
+                        for (x, r) in one.iter().zip(&reference) {
+                            assert!((x - r).abs() <= 1e-3 * r.abs().max(1.0), "{x} vs {r}");
+                        }
+                        for parts in [2, 3, 4, 7, 8] {
+                            let split = run(parts, accumulate);
+                            assert!(
+                                one.iter()
+                                    .zip(&split)
+                                    .all(|(x, y)| x.to_bits() == y.to_bits()),
+                                "{kernel:?} {m}x{k}x{n} {ta:?} {tb:?} in {parts} parts differs"
+                            );
+                        }
                     }
                 }
             }

@@ -19,11 +19,6 @@ const NR: usize = NV * 8;
 const KC: usize = 256;
 const MC: usize = 128;
 
-/// Multiply-adds at or above which this kernel splits its column panels over the threads. Its
-/// own threshold: a split here repacks nothing (blocks are whole column panels of B read in
-/// place), so it pays from smaller products than the `gemm` crate's split.
-pub(crate) const PARALLEL_MACS: usize = 1 << 21;
-
 /// Operand geometry: element (i, p) of op(A) is at `a[i·a_rs + p·a_cs]`.
 #[derive(Clone, Copy)]
 struct Geometry {
@@ -258,10 +253,19 @@ unsafe fn panels(
 }
 
 /// The AVX2 GEMM; see [`super::gemm::matmul`] for the contract (lengths already checked,
-/// `m, n, k > 0`). Splits the column panels over the threads ([`crate::parallel::run_parts`])
-/// when the work is large.
+/// `m, n, k > 0`). Runs as up to `parts` blocks of whole column panels of C, shared between
+/// this thread and the helper threads ([`crate::parallel::run_parts`]); the blocks read B in
+/// place, so a split repacks nothing. Each element is formed by the same sequence of FMAs
+/// whatever the split, so the result does not depend on `parts`, bit for bit.
+///
+/// `epilogue(0, m, j0, j1)`, when given, runs on each finished block of columns `j0..j1` on
+/// the thread that computed it.
+///
+/// # Safety
+/// `c` must be valid for reads and writes of `m·n` floats and nothing else may access them
+/// during the call (the epilogue may, for its own block).
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn matmul(
+pub(crate) unsafe fn matmul(
     a: &[f32],
     trans_a: Transpose,
     b: &[f32],
@@ -269,19 +273,19 @@ pub(crate) fn matmul(
     m: usize,
     k: usize,
     n: usize,
-    c: &mut [f32],
+    c: *mut f32,
     accumulate: bool,
-    parallel: bool,
+    parts: usize,
+    epilogue: Option<&(dyn Fn(usize, usize, usize, usize) + Sync)>,
 ) {
     assert!(
         std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma"),
         "gemm_avx2 needs AVX2 and FMA"
     );
-    assert_eq!(c.len(), m * n, "gemm_avx2: C length");
-    let base = SendPtr(c.as_mut_ptr());
+    let base = SendPtr(c);
     let run = move |cols: std::ops::Range<usize>| {
         // SAFETY: AVX2 and FMA were detected above; C holds m·n floats and lives through the
-        // call; each caller below passes its own disjoint columns.
+        // call (caller's contract); each caller below passes its own disjoint columns.
         unsafe {
             panels(
                 a,
@@ -293,24 +297,25 @@ pub(crate) fn matmul(
                 n,
                 base.get(),
                 accumulate,
-                cols,
+                cols.clone(),
             )
+        };
+        if let Some(epilogue) = epilogue {
+            epilogue(0, m, cols.start, cols.end);
         }
     };
-    let threads = crate::parallel::threads();
-    if !parallel || threads < 2 || n < 2 * NR {
+    // Whole panels per block, spread evenly: each block writes only its own columns of C, so
+    // the blocks are disjoint even though they interleave in memory.
+    let panel_count = n.div_ceil(NR);
+    let parts = parts.clamp(1, panel_count);
+    if parts == 1 {
         run(0..n);
         return;
     }
-    // Split columns at panel boundaries; each part writes only its own columns of C, so the
-    // parts are disjoint even though they interleave in memory.
-    let chunks = threads.min(n / NR);
-    let per = n.div_ceil(chunks).div_ceil(NR) * NR;
-    crate::parallel::run_parts(chunks, &|t| {
-        let cols = (t * per).min(n)..((t + 1) * per).min(n);
-        if !cols.is_empty() {
-            run(cols);
-        }
+    crate::parallel::run_parts(parts, &|p| {
+        let first = p * panel_count / parts;
+        let last = (p + 1) * panel_count / parts;
+        run((first * NR).min(n)..(last * NR).min(n));
     });
 }
 
