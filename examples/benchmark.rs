@@ -12,7 +12,8 @@
 //! The first epoch is a warm-up; the median of the others is reported. For `mlp` and `bn` a line
 //! with the heap allocations per step of the last epoch comes first (a counting allocator wraps
 //! the system one). Ends with one line of `key=value` pairs (`--verbose 1` times with the
-//! progress bar drawn). Run:
+//! progress bar drawn; `--seed N`, default 42, seeds the initial weights and the shuffling).
+//! Run:
 //! `cargo run --release --example benchmark -- --workload mlp --threads 1 --epochs 4`
 
 #![allow(unsafe_code)] // the counting global allocator below
@@ -128,7 +129,7 @@ fn arg(args: &[String], name: &str, default: &str) -> String {
 }
 
 fn mlp() -> Result<Sequential, ModelError> {
-    let mut m = Sequential::with_seed(&[28, 28], 42);
+    let mut m = Sequential::with_seed(&[28, 28], seed());
     m.add(Flatten::new())?;
     m.add(
         Dense::new(300)
@@ -145,7 +146,7 @@ fn mlp() -> Result<Sequential, ModelError> {
 }
 
 fn bn() -> Result<Sequential, ModelError> {
-    let mut m = Sequential::with_seed(&[28, 28], 42);
+    let mut m = Sequential::with_seed(&[28, 28], seed());
     m.add(Flatten::new())?;
     for _ in 0..2 {
         m.add(
@@ -175,10 +176,18 @@ fn train_timed(
     model.fit(
         train,
         FitOptions::epochs(epochs)
+            .seed(seed())
             .verbose(VERBOSE.load(std::sync::atomic::Ordering::Relaxed))
             .callback(&mut timer),
     )?;
     Ok((timer.seconds, timer.allocations))
+}
+
+/// `--seed N` (default 42, the peers' seed): initial weights and shuffling.
+static SEED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(42);
+
+fn seed() -> u64 {
+    SEED.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// `--verbose N` (default 0): the progress display used while timing (to measure its cost).
@@ -190,6 +199,10 @@ fn main() -> Result<(), ModelError> {
         .parse()
         .map_err(|_| ModelError::InvalidArgument("--verbose takes 0, 1 or 2".into()))?;
     VERBOSE.store(verbose, std::sync::atomic::Ordering::Relaxed);
+    let seed_arg: u64 = arg(&args, "--seed", "42")
+        .parse()
+        .map_err(|_| ModelError::InvalidArgument("--seed takes a number".into()))?;
+    SEED.store(seed_arg, std::sync::atomic::Ordering::Relaxed);
     let workload = arg(&args, "--workload", "mlp");
     let threads: usize = arg(&args, "--threads", "1")
         .parse()
@@ -238,7 +251,7 @@ fn main() -> Result<(), ModelError> {
             let (b_train, _) = b_full.split_at(b_full.len() - 100)?;
             let b_test = test.select(is_b)?.map_labels(|y| u32::from(y == 0))?;
             let start = Instant::now();
-            let mut model = Sequential::with_seed(&[28, 28], 42);
+            let mut model = Sequential::with_seed(&[28, 28], seed());
             model.add(Flatten::new())?;
             for _ in 0..3 {
                 model.add(
