@@ -1,12 +1,13 @@
-//! GFLOP/s of every GEMM kernel on the products of one W1 training step (the 784-300-100-10
-//! MLP at batch 32), in the form each product really has: the forward products `X·W`, the
-//! weight gradients `Xᵀ·dY` (k = 32) and the input gradient `dY·Wᵀ`.
+//! GFLOP/s of every GEMM kernel on the products of a W1 training step (the 784-300-100-10 MLP
+//! at batch 32) and of W3 (784-100-100-100-1), in the form each product really has: the
+//! forward products `X·W`, the weight gradients `Xᵀ·dY` (k = 32) and the input gradients
+//! `dY·Wᵀ`; and 1024³ for scale. Skip 1024³ with `--small`.
 //!
 //! The kernels are timed in turns, round after round, so that the noise of a shared machine
 //! falls on all of them alike; each line gives the best and the median round.
 //!
 //! ```sh
-//! cargo run --release --example gemm_shapes -- [--threads N] [--rounds R]
+//! cargo run --release --example gemm_shapes -- [--threads N] [--rounds R] [--small]
 //! ```
 
 use std::time::Instant;
@@ -26,6 +27,7 @@ struct Product {
 fn main() {
     let mut threads = 1;
     let mut rounds = 30;
+    let mut small = false;
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     while i < args.len() {
@@ -33,8 +35,13 @@ fn main() {
         match (args[i].as_str(), value) {
             ("--threads", Some(v)) if v > 0 => threads = v,
             ("--rounds", Some(v)) if v > 0 => rounds = v,
+            ("--small", _) => {
+                small = true;
+                i += 1;
+                continue;
+            }
             _ => {
-                eprintln!("usage: gemm_shapes [--threads N] [--rounds R]");
+                eprintln!("usage: gemm_shapes [--threads N] [--rounds R] [--small]");
                 std::process::exit(2);
             }
         }
@@ -89,6 +96,38 @@ fn main() {
             trans_b: Transpose::Yes,
         },
         Product {
+            name: "W3 fwd 1   X·W",
+            m: 32,
+            k: 784,
+            n: 100,
+            trans_a: Transpose::No,
+            trans_b: Transpose::No,
+        },
+        Product {
+            name: "W3 fwd 2   X·W",
+            m: 32,
+            k: 100,
+            n: 100,
+            trans_a: Transpose::No,
+            trans_b: Transpose::No,
+        },
+        Product {
+            name: "W3 dW 1    Xᵀ·dY",
+            m: 784,
+            k: 32,
+            n: 100,
+            trans_a: Transpose::Yes,
+            trans_b: Transpose::No,
+        },
+        Product {
+            name: "W3 dX 2    dY·Wᵀ",
+            m: 32,
+            k: 100,
+            n: 100,
+            trans_a: Transpose::No,
+            trans_b: Transpose::Yes,
+        },
+        Product {
             name: "1024³      A·B",
             m: 1024,
             k: 1024,
@@ -99,7 +138,10 @@ fn main() {
     ];
     let kernels = GemmKernel::available();
     println!("threads={threads} rounds={rounds}");
-    for p in &products {
+    for p in products
+        .iter()
+        .filter(|p| !small || p.m * p.k * p.n < 1 << 24)
+    {
         let a: Vec<f32> = (0..p.m * p.k)
             .map(|i| ((i * 37 % 101) as f32 - 50.0) / 50.0)
             .collect();
