@@ -4,6 +4,9 @@
 //! AVX-512 kernels and picks them at run time; the binary stays portable). It takes arbitrary
 //! row and column strides, so `Aᵀ·B` and `A·Bᵀ` read the stored operand in place; no transpose
 //! is ever materialised. `docs/performance.md` records the measurements behind this choice.
+//! A hand-written AVX2 kernel (`gemm_avx2.rs`) can be selected instead with `STRATA_GEMM=own`;
+//! both kernels split large products into blocks of `C` claimed by the threads of
+//! [`crate::parallel`], and run the same epilogue on each finished block.
 
 /// Whether an operand is used as stored or transposed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
