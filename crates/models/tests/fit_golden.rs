@@ -29,7 +29,7 @@ fn data() -> Dataset {
     Dataset::from_tensor(&Tensor::from_vec(&[N, FEATURES], x).unwrap(), y).unwrap()
 }
 
-/// A nested JSON array of numbers as a flat `Vec<f32>` and its shape.
+/// A nested JSON array of numbers as a tensor of the same shape.
 fn tensor(v: &Value) -> Tensor {
     fn walk(v: &Value, depth: usize, shape: &mut Vec<usize>, out: &mut Vec<f32>) {
         match v {
@@ -92,15 +92,11 @@ fn check(case: &str, mut model: Sequential, optimizer: impl Into<strata::optim::
         )
         .unwrap();
     for key in ["loss", "accuracy"] {
-        let want: Vec<f32> = g[key]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap() as f32)
-            .collect();
+        let want = tensor(&g[key]);
+        let want = want.as_slice();
         let got = history.get(key).unwrap();
         assert_eq!(got.len(), want.len(), "{case} {key}");
-        for (epoch, (x, w)) in got.iter().zip(&want).enumerate() {
+        for (epoch, (x, w)) in got.iter().zip(want).enumerate() {
             assert!(
                 (x - w).abs() <= 1e-5 * w.abs().max(1.0),
                 "{case} {key} epoch {epoch}: {x} vs Keras {w}"

@@ -107,11 +107,19 @@ pub fn matmul_with(
     c: &mut [f32],
     accumulate: bool,
 ) {
-    if !check_and_trivial("matmul", a, b, m, k, n, c, accumulate) {
+    let ops = Operands {
+        a,
+        trans_a,
+        b,
+        trans_b,
+        m,
+        k,
+        n,
+    };
+    if !check_and_trivial("matmul", ops, c, accumulate) {
         return;
     }
-    let view = GemmView::new(a, trans_a, b, trans_b, m, k, n, c, accumulate);
-    view.run(kernel, a, trans_a, b, trans_b, m, k, n, None);
+    GemmView::new(ops, c, accumulate).run(kernel, parts_for(m, k, n), None);
 }
 
 /// `C = A · B`, then `C[i, j] = f(C[i, j] + bias[j])` on each block of `C` while it is still in
@@ -137,13 +145,21 @@ pub fn matmul_bias_unary(
         "matmul_bias_unary: bias has {} elements, expected {n}",
         bias.len()
     );
-    if !check_and_trivial("matmul_bias_unary", a, b, m, k, n, c, false) {
+    let ops = Operands {
+        a,
+        trans_a: Transpose::No,
+        b,
+        trans_b: Transpose::No,
+        m,
+        k,
+        n,
+    };
+    if !check_and_trivial("matmul_bias_unary", ops, c, false) {
         // An empty product is all zeros: the epilogue still applies.
         super::activation::bias_unary_in_place(bias, f, c);
         return;
     }
-    let kernel = GemmKernel::selected();
-    let view = GemmView::new(a, Transpose::No, b, Transpose::No, m, k, n, c, false);
+    let view = GemmView::new(ops, c, false);
     let epilogue = |i0: usize, i1: usize, j0: usize, j1: usize| {
         let row = if bias.is_empty() { bias } else { &bias[j0..j1] };
         for i in i0..i1 {
@@ -153,17 +169,7 @@ pub fn matmul_bias_unary(
             super::activation::bias_unary_in_place(row, f, segment);
         }
     };
-    view.run(
-        kernel,
-        a,
-        Transpose::No,
-        b,
-        Transpose::No,
-        m,
-        k,
-        n,
-        Some(&epilogue),
-    );
+    view.run(GemmKernel::selected(), parts_for(m, k, n), Some(&epilogue));
 }
 
 /// Checks the slice lengths against the shapes, and finishes the products that need no
@@ -172,17 +178,8 @@ pub fn matmul_bias_unary(
 ///
 /// # Panics
 /// When a length does not match its shape.
-#[allow(clippy::too_many_arguments)]
-fn check_and_trivial(
-    op: &str,
-    a: &[f32],
-    b: &[f32],
-    m: usize,
-    k: usize,
-    n: usize,
-    c: &mut [f32],
-    accumulate: bool,
-) -> bool {
+fn check_and_trivial(op: &str, ops: Operands<'_>, c: &mut [f32], accumulate: bool) -> bool {
+    let Operands { a, b, m, k, n, .. } = ops;
     assert_eq!(
         a.len(),
         m * k,
@@ -227,10 +224,24 @@ fn parts_for(m: usize, k: usize, n: usize) -> usize {
 /// The shortest side a block of a split product may have (see [`GemmView::run_in_parts`]).
 const MIN_BLOCK: usize = 65;
 
+/// The inputs of one product `op(A) · op(B)`: `op(A)` is `m×k`, `op(B)` is `k×n` (lengths
+/// checked by the caller). Both kernels take the product in this form.
+#[derive(Clone, Copy)]
+pub(crate) struct Operands<'a> {
+    pub(crate) a: &'a [f32],
+    pub(crate) trans_a: Transpose,
+    pub(crate) b: &'a [f32],
+    pub(crate) trans_b: Transpose,
+    pub(crate) m: usize,
+    pub(crate) k: usize,
+    pub(crate) n: usize,
+}
+
 /// Raw operand pointers and strides of one product, so that disjoint blocks of `C` can be
 /// computed on different threads.
 #[derive(Clone, Copy)]
-struct GemmView {
+struct GemmView<'a> {
+    ops: Operands<'a>,
     a: *const f32,
     a_rs: isize,
     a_cs: isize,
@@ -238,32 +249,29 @@ struct GemmView {
     b_rs: isize,
     b_cs: isize,
     c: *mut f32,
-    n: usize,
     accumulate: bool,
 }
 
 // SAFETY: the pointers come from slices borrowed for the whole product (`matmul_with` does not
 // return before every block is done), inputs are only read, and concurrent `run` calls write
 // disjoint blocks of `C`.
-unsafe impl Send for GemmView {}
+unsafe impl Send for GemmView<'_> {}
 // SAFETY: as for `Send`.
-unsafe impl Sync for GemmView {}
+unsafe impl Sync for GemmView<'_> {}
 
-impl GemmView {
-    /// The product `C (+)= op(A) · op(B)` for row-major operands of the stated shapes (lengths
-    /// checked by the caller).
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        a: &[f32],
-        trans_a: Transpose,
-        b: &[f32],
-        trans_b: Transpose,
-        m: usize,
-        k: usize,
-        n: usize,
-        c: &mut [f32],
-        accumulate: bool,
-    ) -> GemmView {
+impl<'a> GemmView<'a> {
+    /// The product `C (+)= op(A) · op(B)` into the row-major `m×n` slice `c` (lengths checked
+    /// by the caller).
+    fn new(ops: Operands<'a>, c: &mut [f32], accumulate: bool) -> GemmView<'a> {
+        let Operands {
+            a,
+            trans_a,
+            b,
+            trans_b,
+            m,
+            k,
+            n,
+        } = ops;
         let (a_rs, a_cs) = match trans_a {
             Transpose::No => (k as isize, 1),
             Transpose::Yes => (1, m as isize),
@@ -273,6 +281,7 @@ impl GemmView {
             Transpose::Yes => (1, k as isize),
         };
         GemmView {
+            ops,
             a: a.as_ptr(),
             a_rs,
             a_cs,
@@ -280,47 +289,26 @@ impl GemmView {
             b_rs,
             b_cs,
             c: c.as_mut_ptr(),
-            n,
             accumulate,
         }
     }
 
-    /// The whole product by `kernel`, split as [`parts_for`] says, with `epilogue` on each
-    /// finished block; `a` and `b` are the slices this view was made from.
-    #[allow(clippy::too_many_arguments)]
+    /// The whole product by `kernel` in up to `parts` blocks, with `epilogue` on each finished
+    /// block.
     fn run(
         self,
         kernel: GemmKernel,
-        a: &[f32],
-        trans_a: Transpose,
-        b: &[f32],
-        trans_b: Transpose,
-        m: usize,
-        k: usize,
-        n: usize,
+        parts: usize,
         epilogue: Option<&(dyn Fn(usize, usize, usize, usize) + Sync)>,
     ) {
-        let parts = parts_for(m, k, n);
         match kernel {
-            GemmKernel::Crate => self.run_in_parts(m, n, k, parts, epilogue),
+            GemmKernel::Crate => self.run_in_parts(parts, epilogue),
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `self.c` is the pointer of the `m×n` slice `C` this view was made from,
             // which the caller borrowed mutably for the whole call and reaches only through
             // this view from here on.
             GemmKernel::OwnAvx2 => unsafe {
-                super::gemm_avx2::matmul(
-                    a,
-                    trans_a,
-                    b,
-                    trans_b,
-                    m,
-                    k,
-                    n,
-                    self.c,
-                    self.accumulate,
-                    parts,
-                    epilogue,
-                )
+                super::gemm_avx2::matmul(self.ops, self.c, self.accumulate, parts, epilogue)
             },
             #[cfg(not(target_arch = "x86_64"))]
             GemmKernel::OwnAvx2 => panic!("the hand-written AVX2 GEMM needs x86-64"),
@@ -340,12 +328,10 @@ impl GemmView {
     /// that computed it.
     fn run_in_parts(
         self,
-        m: usize,
-        n: usize,
-        k: usize,
         parts: usize,
         epilogue: Option<&(dyn Fn(usize, usize, usize, usize) + Sync)>,
     ) {
+        let Operands { m, n, .. } = self.ops;
         // Rows first: a row block of C is contiguous, so two threads share at most one cache
         // line of it, while a column split shares a line in every row (false sharing made a
         // 784×300 weight gradient 3× slower on two threads than on one). Otherwise columns; a
@@ -373,7 +359,7 @@ impl GemmView {
             parts -= 1;
         }
         let finish = |i0: usize, i1: usize, j0: usize, j1: usize| {
-            self.run_block(i0, i1, j0, j1, k);
+            self.run_block(i0, i1, j0, j1);
             if let Some(epilogue) = epilogue
                 && i1 > i0
                 && j1 > j0
@@ -404,15 +390,16 @@ impl GemmView {
     #[allow(clippy::mut_from_ref)]
     unsafe fn c_segment(&self, i: usize, j0: usize, j1: usize) -> &mut [f32] {
         // SAFETY: forwarded contract.
-        unsafe { std::slice::from_raw_parts_mut(self.c.add(i * self.n + j0), j1 - j0) }
+        unsafe { std::slice::from_raw_parts_mut(self.c.add(i * self.ops.n + j0), j1 - j0) }
     }
 
     /// `C[i0..i1, j0..j1] (+)= op(A)[i0..i1, :] · op(B)[:, j0..j1]` on this thread, by the
     /// `gemm` crate.
-    fn run_block(self, i0: usize, i1: usize, j0: usize, j1: usize, k: usize) {
+    fn run_block(self, i0: usize, i1: usize, j0: usize, j1: usize) {
         if i1 <= i0 || j1 <= j0 {
             return;
         }
+        let Operands { k, n, .. } = self.ops;
         // SAFETY: `matmul_with` checked that A holds m×k, B k×n and C m×n elements for the
         // strides in `self`; 0 ≤ i0 < i1 ≤ m and 0 ≤ j0 < j1 ≤ n, so every element the offset
         // pointers and strides reach lies inside its slice, and the C block is disjoint from
@@ -422,9 +409,9 @@ impl GemmView {
                 i1 - i0,
                 j1 - j0,
                 k,
-                self.c.add(i0 * self.n + j0),
+                self.c.add(i0 * n + j0),
                 1,
-                self.n as isize,
+                n as isize,
                 self.accumulate,
                 self.a.offset(i0 as isize * self.a_rs),
                 self.a_cs,
@@ -515,7 +502,16 @@ mod tests {
                 for kernel in GemmKernel::available() {
                     let run = |parts: usize, accumulate: bool| {
                         let mut c: Vec<f32> = (0..m * n).map(|i| i as f32 * 0.25).collect();
-                        let view = GemmView::new(&a, ta, &b, tb, m, k, n, &mut c, accumulate);
+                        let ops = Operands {
+                            a: &a,
+                            trans_a: ta,
+                            b: &b,
+                            trans_b: tb,
+                            m,
+                            k,
+                            n,
+                        };
+                        let view = GemmView::new(ops, &mut c, accumulate);
                         // Every block's epilogue runs once: it marks the block's elements.
                         let marks: Vec<std::sync::atomic::AtomicU32> =
                             (0..m * n).map(|_| Default::default()).collect();
@@ -527,28 +523,7 @@ mod tests {
                                 }
                             }
                         };
-                        match kernel {
-                            GemmKernel::Crate => view.run_in_parts(m, n, k, parts, Some(&epilogue)),
-                            #[cfg(target_arch = "x86_64")]
-                            // SAFETY: `view.c` points at `c`, which nothing else touches meanwhile.
-                            GemmKernel::OwnAvx2 => unsafe {
-                                super::super::gemm_avx2::matmul(
-                                    &a,
-                                    ta,
-                                    &b,
-                                    tb,
-                                    m,
-                                    k,
-                                    n,
-                                    view.c,
-                                    accumulate,
-                                    parts,
-                                    Some(&epilogue),
-                                )
-                            },
-                            #[cfg(not(target_arch = "x86_64"))]
-                            GemmKernel::OwnAvx2 => unreachable!(),
-                        }
+                        view.run(kernel, parts, Some(&epilogue));
                         assert!(
                             marks
                                 .iter()

@@ -10,7 +10,7 @@
 //! through its strides, so `Aᵀ` costs nothing. Edges (fewer than 6 rows or 16 columns) go
 //! through narrower instances of the same kernel, on zero-padded copies for columns.
 
-use super::gemm::Transpose;
+use super::gemm::{Operands, Transpose};
 use std::arch::x86_64::*;
 
 const MR: usize = 6;
@@ -117,26 +117,23 @@ unsafe fn tile_dispatch(
     }
 }
 
-/// `C = op(A)·op(B)` (or `C += …`) for columns `cols` of C, with the arguments of
-/// [`super::gemm::matmul`]. `c` points at the whole `m×n` output.
+/// `C = op(A)·op(B)` (or `C += …`) for columns `cols` of C; `c` points at the whole `m×n`
+/// output.
 ///
 /// # Safety
 /// AVX2 and FMA must be available; `c` must be valid for reads and writes of `m·n` floats, and
 /// no one else may access columns `cols` of it during the call.
-#[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn panels(
-    a: &[f32],
-    trans_a: Transpose,
-    b: &[f32],
-    trans_b: Transpose,
-    m: usize,
-    k: usize,
-    n: usize,
-    c: *mut f32,
-    accumulate: bool,
-    cols: std::ops::Range<usize>,
-) {
+unsafe fn panels(ops: Operands<'_>, c: *mut f32, accumulate: bool, cols: std::ops::Range<usize>) {
+    let Operands {
+        a,
+        trans_a,
+        b,
+        trans_b,
+        m,
+        k,
+        n,
+    } = ops;
     let g = match trans_a {
         Transpose::No => Geometry { a_rs: k, a_cs: 1 },
         Transpose::Yes => Geometry { a_rs: 1, a_cs: m },
@@ -264,15 +261,8 @@ unsafe fn panels(
 /// # Safety
 /// `c` must be valid for reads and writes of `m·n` floats and nothing else may access them
 /// during the call (the epilogue may, for its own block).
-#[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn matmul(
-    a: &[f32],
-    trans_a: Transpose,
-    b: &[f32],
-    trans_b: Transpose,
-    m: usize,
-    k: usize,
-    n: usize,
+    ops: Operands<'_>,
     c: *mut f32,
     accumulate: bool,
     parts: usize,
@@ -286,26 +276,14 @@ pub(crate) unsafe fn matmul(
     let run = move |cols: std::ops::Range<usize>| {
         // SAFETY: AVX2 and FMA were detected above; C holds m·n floats and lives through the
         // call (caller's contract); each caller below passes its own disjoint columns.
-        unsafe {
-            panels(
-                a,
-                trans_a,
-                b,
-                trans_b,
-                m,
-                k,
-                n,
-                base.get(),
-                accumulate,
-                cols.clone(),
-            )
-        };
+        unsafe { panels(ops, base.get(), accumulate, cols.clone()) };
         if let Some(epilogue) = epilogue {
-            epilogue(0, m, cols.start, cols.end);
+            epilogue(0, ops.m, cols.start, cols.end);
         }
     };
     // Whole panels per block, spread evenly: each block writes only its own columns of C, so
     // the blocks are disjoint even though they interleave in memory.
+    let n = ops.n;
     let panel_count = n.div_ceil(NR);
     let parts = parts.clamp(1, panel_count);
     if parts == 1 {
