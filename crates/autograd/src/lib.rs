@@ -25,7 +25,7 @@ mod param;
 mod tape;
 
 pub use check::{Tolerance, check_gradients};
-pub use gradients::Gradients;
+pub use gradients::{Gradients, Product};
 pub use ops::BatchMoments;
 pub use param::{Param, ParamId};
 pub use tape::{Backward, Tape, Var};

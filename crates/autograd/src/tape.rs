@@ -1,6 +1,6 @@
 //! The tape: a Wengert list of recorded operations, walked backwards once.
 
-use crate::{Gradients, Param, ParamId};
+use crate::{Gradients, Param, ParamId, Product};
 use std::cell::RefCell;
 use strata_tensor::Tensor;
 
@@ -16,6 +16,41 @@ pub trait Backward {
         output: &Tensor,
         needs: &[bool],
     ) -> Vec<Option<Tensor>>;
+
+    /// The gradient with respect to input `index` as an unformed matrix product, for rules
+    /// where it is one (a product's weight gradient, `Xᵀ·dY`). The tape asks only for inputs
+    /// that are trainable parameters and then leaves that input out of `needs` when it calls
+    /// [`Backward::backward`]; the default, `None`, leaves everything to `backward`.
+    fn product(&self, _grad: &Tensor, _inputs: &[&Tensor], _index: usize) -> Option<Product> {
+        None
+    }
+}
+
+/// A gradient flowing back to a node: a tensor, or a parameter's gradient still in factors.
+enum Pending {
+    Formed(Tensor),
+    Product(Product),
+}
+
+impl Pending {
+    fn form(self) -> Tensor {
+        match self {
+            Pending::Formed(t) => t,
+            Pending::Product(p) => p.compute(),
+        }
+    }
+
+    /// Adds `g`, forming a product first.
+    fn add(&mut self, g: Tensor) {
+        match self {
+            Pending::Formed(existing) => existing.axpy(1.0, &g),
+            Pending::Product(p) => {
+                let mut sum = g;
+                p.add_scaled_to(1.0, &mut sum);
+                *self = Pending::Formed(sum);
+            }
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -181,27 +216,43 @@ impl Tape {
         if !root.requires_grad {
             return out;
         }
-        let mut grads: Vec<Option<Tensor>> = Vec::new();
+        let mut grads: Vec<Option<Pending>> = Vec::new();
         grads.resize_with(loss.id + 1, || None);
-        grads[loss.id] = Some(Tensor::ones(root.value.shape()));
+        grads[loss.id] = Some(Pending::Formed(Tensor::ones(root.value.shape())));
         for id in (0..=loss.id).rev() {
-            let Some(grad) = grads[id].take() else {
+            let Some(pending) = grads[id].take() else {
                 continue;
             };
             let node = &nodes[id];
             match node.leaf {
-                Leaf::Param(pid) => out.add_param(pid, grad),
-                Leaf::Variable => out.insert_var(id, grad),
+                Leaf::Param(pid) => match pending {
+                    Pending::Formed(g) => out.add_param(pid, g),
+                    Pending::Product(p) => out.add_param_product(pid, p),
+                },
+                Leaf::Variable => out.insert_var(id, pending.form()),
                 Leaf::Constant => {}
                 Leaf::Op => {
                     let Some(rule) = &node.rule else { continue };
+                    let grad = pending.form();
                     let inputs: Vec<&Tensor> =
                         node.inputs.iter().map(|&i| &nodes[i].value).collect();
-                    let needs: Vec<bool> = node
+                    let mut needs: Vec<bool> = node
                         .inputs
                         .iter()
                         .map(|&i| nodes[i].requires_grad)
                         .collect();
+                    // A parameter's first gradient may stay a product of factors (see
+                    // `Product`); the rule then skips forming it.
+                    for (slot, &input) in node.inputs.iter().enumerate() {
+                        if needs[slot]
+                            && matches!(nodes[input].leaf, Leaf::Param(_))
+                            && grads[input].is_none()
+                            && let Some(p) = rule.product(&grad, &inputs, slot)
+                        {
+                            grads[input] = Some(Pending::Product(p));
+                            needs[slot] = false;
+                        }
+                    }
                     let input_grads = rule.backward(&grad, &inputs, &node.value, &needs);
                     for ((&input, g), &need) in node.inputs.iter().zip(input_grads).zip(&needs) {
                         let (Some(g), true) = (g, need) else { continue };
@@ -211,8 +262,8 @@ impl Tape {
                             "gradient shape of input {input}"
                         );
                         match &mut grads[input] {
-                            Some(existing) => existing.axpy(1.0, &g),
-                            slot => *slot = Some(g),
+                            Some(existing) => existing.add(g),
+                            slot => *slot = Some(Pending::Formed(g)),
                         }
                     }
                 }

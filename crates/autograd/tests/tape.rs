@@ -100,3 +100,55 @@ fn tape_backward_from_a_non_scalar_panics() {
     let x = tape.variable(Tensor::ones(&[2]));
     let _ = tape.backward(x.square());
 }
+
+/// A product's weight gradient stays in factors until read; reading it gives the same bits as
+/// forming it in the rule, and a second contribution to the same parameter forms it.
+#[test]
+fn tape_weight_gradients_stay_products_until_read() {
+    let x = Tensor::from_fn(&[5, 4], |i| (i % 7) as f32 * 0.3 - 1.0);
+    let dy_mask = Tensor::from_fn(&[5, 3], |i| (i % 5) as f32 * 0.2 - 0.4);
+    let w = Param::new("kernel", Tensor::from_fn(&[4, 3], |i| i as f32 * 0.1 - 0.5));
+    let expected = x.matmul_tn(&dy_mask);
+
+    let tape = Tape::new();
+    let y = tape.constant(x.clone()).matmul(tape.param(&w));
+    let grads = tape.backward(y.mul_const(&dy_mask).sum());
+    let product = grads
+        .product(&w)
+        .expect("the kernel's gradient is left as Xᵀ·dY");
+    assert_eq!(product.shape(), [4, 3]);
+    let formed = grads.get(&w).unwrap();
+    assert_eq!(formed.as_slice(), expected.as_slice(), "bit for bit");
+    assert!(grads.product(&w).is_none(), "formed once read");
+
+    // The same parameter also under a penalty: one formed, summed gradient.
+    let tape = Tape::new();
+    let y = tape.constant(x.clone()).matmul(tape.param(&w));
+    let loss = y.mul_const(&dy_mask).sum() + tape.param(&w).square().sum();
+    let grads = tape.backward(loss);
+    assert!(grads.product(&w).is_none());
+    let g = grads.get(&w).unwrap();
+    for ((g, e), w) in g
+        .as_slice()
+        .iter()
+        .zip(expected.as_slice())
+        .zip(w.value.as_slice())
+    {
+        assert!((g - (e + 2.0 * w)).abs() < 1e-6, "{g} vs {}", e + 2.0 * w);
+    }
+
+    // Added straight into a target: target += s·Xᵀ·dY.
+    let tape = Tape::new();
+    let y = tape.constant(x.clone()).matmul(tape.param(&w));
+    let grads = tape.backward(y.mul_const(&dy_mask).sum());
+    let mut target = w.value.clone();
+    grads.product(&w).unwrap().add_scaled_to(-0.5, &mut target);
+    for ((t, e), w) in target
+        .as_slice()
+        .iter()
+        .zip(expected.as_slice())
+        .zip(w.value.as_slice())
+    {
+        assert!((t - (w - 0.5 * e)).abs() < 1e-6);
+    }
+}

@@ -476,6 +476,41 @@ impl Tensor {
         kernels::elementwise::axpy(alpha, x.as_slice(), self.as_mut_slice());
     }
 
+    /// `self += scale · op(a) · op(b)` for 2-D operands, without materialising the product
+    /// ([`kernels::gemm::matmul_add_scaled`]): how plain SGD applies a weight gradient that is
+    /// still a pair of factors, `W += (−lr) · Xᵀ · dY`.
+    ///
+    /// # Panics
+    /// When an operand is not 2-D, the inner dimensions differ, or the product's shape is not
+    /// `self`'s.
+    #[track_caller]
+    pub fn add_scaled_product(
+        &mut self,
+        scale: f32,
+        a: &Tensor,
+        ta: Transpose,
+        b: &Tensor,
+        tb: Transpose,
+    ) {
+        let (m, k, n) = a.product_dims(ta, b, tb, "add_scaled_product");
+        assert!(
+            self.shape() == [m, n],
+            "add_scaled_product: the product is {m}×{n}, the target has shape {:?}",
+            self.shape()
+        );
+        kernels::gemm::matmul_add_scaled(
+            a.as_slice(),
+            ta,
+            b.as_slice(),
+            tb,
+            m,
+            k,
+            n,
+            scale,
+            self.as_mut_slice(),
+        );
+    }
+
     /// The element-wise function `f` (an activation), SIMD-dispatched.
     pub fn unary(&self, f: Unary) -> Tensor {
         let mut out = crate::pool::take(self.len());

@@ -1,7 +1,7 @@
 //! Matrix product and bias add.
 
-use crate::{Backward, Var};
-use strata_tensor::{Tensor, Unary};
+use crate::{Backward, Product, Var};
+use strata_tensor::{Tensor, Transpose, Unary};
 
 struct MatMul;
 impl Backward for MatMul {
@@ -18,6 +18,25 @@ impl Backward for MatMul {
             needs[0].then(|| g.matmul_nt(x[1])),
             needs[1].then(|| x[0].matmul_tn(g)),
         ]
+    }
+
+    // A parameter operand's gradient left in factors: dA = dC·Bᵀ, dB = Aᵀ·dC.
+    fn product(&self, g: &Tensor, x: &[&Tensor], index: usize) -> Option<Product> {
+        match index {
+            0 => Some(Product {
+                a: g.clone(),
+                trans_a: Transpose::No,
+                b: x[1].clone(),
+                trans_b: Transpose::Yes,
+            }),
+            1 => Some(Product {
+                a: x[0].clone(),
+                trans_a: Transpose::Yes,
+                b: g.clone(),
+                trans_b: Transpose::No,
+            }),
+            _ => None,
+        }
     }
 }
 

@@ -122,6 +122,88 @@ pub fn matmul_with(
     GemmView::new(ops, c, accumulate).run(kernel, parts_for(m, k, n), None);
 }
 
+/// `C += scale · op(A) · op(B)` by the [`GemmKernel::selected`] kernel, with shapes as in
+/// [`matmul`]: a product added to an existing matrix without materialising it, e.g. a weight
+/// updated by plain SGD straight from the factors of its gradient (`W += (−lr)·Xᵀ·dY`).
+///
+/// With the `gemm` crate each block of the product is scaled and added while it is still in
+/// registers, as one fused multiply-add per element (a single rounding of `scale·p + c`); the
+/// hand-written kernel forms the product into a pooled buffer first and adds `scale·p`
+/// afterwards (two roundings). The result does not depend on the thread count.
+///
+/// # Panics
+/// When a slice length does not match its stated shape.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_add_scaled(
+    a: &[f32],
+    trans_a: Transpose,
+    b: &[f32],
+    trans_b: Transpose,
+    m: usize,
+    k: usize,
+    n: usize,
+    scale: f32,
+    c: &mut [f32],
+) {
+    matmul_add_scaled_with(
+        GemmKernel::selected(),
+        a,
+        trans_a,
+        b,
+        trans_b,
+        m,
+        k,
+        n,
+        scale,
+        c,
+    )
+}
+
+/// [`matmul_add_scaled`] with a given kernel (for tests and measurements).
+///
+/// # Panics
+/// As [`matmul_add_scaled`]; also when `kernel` needs instructions the CPU lacks.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_add_scaled_with(
+    kernel: GemmKernel,
+    a: &[f32],
+    trans_a: Transpose,
+    b: &[f32],
+    trans_b: Transpose,
+    m: usize,
+    k: usize,
+    n: usize,
+    scale: f32,
+    c: &mut [f32],
+) {
+    let ops = Operands {
+        a,
+        trans_a,
+        b,
+        trans_b,
+        m,
+        k,
+        n,
+    };
+    // An empty product adds nothing.
+    if !check_and_trivial("matmul_add_scaled", ops, c, true) {
+        return;
+    }
+    match kernel {
+        GemmKernel::Crate => {
+            let mut view = GemmView::new(ops, c, true);
+            view.scale = scale;
+            view.run(kernel, parts_for(m, k, n), None);
+        }
+        GemmKernel::OwnAvx2 => {
+            let mut product = crate::pool::take(m * n);
+            GemmView::new(ops, &mut product, false).run(kernel, parts_for(m, k, n), None);
+            super::elementwise::axpy(scale, &product, c);
+            crate::pool::give(product);
+        }
+    }
+}
+
 /// `C = A · B`, then `C[i, j] = f(C[i, j] + bias[j])` on each block of `C` while it is still in
 /// cache (on the thread that computed it): a dense layer's forward pass in one sweep. `bias`
 /// is empty for none. Bit-identical to [`matmul`] followed by the bias add and the activation.
@@ -250,6 +332,9 @@ struct GemmView<'a> {
     b_cs: isize,
     c: *mut f32,
     accumulate: bool,
+    /// The product is multiplied by this before it is stored or added (1 but for
+    /// [`matmul_add_scaled`]; honoured by the `gemm` crate path only).
+    scale: f32,
 }
 
 // SAFETY: the pointers come from slices borrowed for the whole product (`matmul_with` does not
@@ -290,6 +375,7 @@ impl<'a> GemmView<'a> {
             b_cs,
             c: c.as_mut_ptr(),
             accumulate,
+            scale: 1.0,
         }
     }
 
@@ -420,7 +506,7 @@ impl<'a> GemmView<'a> {
                 self.b_cs,
                 self.b_rs,
                 1.0,
-                1.0,
+                self.scale,
                 false,
                 false,
                 false,
@@ -552,5 +638,77 @@ mod tests {
                 }
             }
         }
+    }
+    /// `C += s·op(A)·op(B)` agrees with the reference for every kernel and form, leaves `C`
+    /// alone for an empty product, and gives the same bits whatever the split.
+    #[test]
+    fn scaled_add_matches_the_reference_whatever_the_split() {
+        for &(m, k, n) in &[(32, 784, 300), (784, 32, 300), (7, 13, 5), (130, 9, 20)] {
+            for (ta, tb) in [
+                (Transpose::No, Transpose::No),
+                (Transpose::Yes, Transpose::No),
+                (Transpose::No, Transpose::Yes),
+            ] {
+                let a: Vec<f32> = (0..m * k)
+                    .map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0)
+                    .collect();
+                let b: Vec<f32> = (0..k * n)
+                    .map(|i| ((i * 53 % 97) as f32 - 48.0) / 9.0)
+                    .collect();
+                let c0: Vec<f32> = (0..m * n).map(|i| (i % 11) as f32 * 0.25 - 1.0).collect();
+                for scale in [1.0, -0.01, 2.5] {
+                    let mut product = vec![0.0; m * n];
+                    matmul_reference(&a, ta, &b, tb, m, k, n, &mut product, false);
+                    for kernel in GemmKernel::available() {
+                        let mut c = c0.clone();
+                        matmul_add_scaled_with(kernel, &a, ta, &b, tb, m, k, n, scale, &mut c);
+                        for ((x, p), c0) in c.iter().zip(&product).zip(&c0) {
+                            let r = c0 + scale * p;
+                            let tol = 1e-3 * (scale * p).abs().max(1.0);
+                            assert!((x - r).abs() <= tol, "{kernel:?} {m}x{k}x{n}: {x} vs {r}");
+                        }
+                    }
+                    let ops = Operands {
+                        a: &a,
+                        trans_a: ta,
+                        b: &b,
+                        trans_b: tb,
+                        m,
+                        k,
+                        n,
+                    };
+                    let run = |parts: usize| {
+                        let mut c = c0.clone();
+                        let mut view = GemmView::new(ops, &mut c, true);
+                        view.scale = scale;
+                        view.run(GemmKernel::Crate, parts, None);
+                        c
+                    };
+                    let one = run(1);
+                    for parts in [2, 3, 4, 7] {
+                        assert!(
+                            one.iter()
+                                .zip(run(parts))
+                                .all(|(x, y)| x.to_bits() == y.to_bits()),
+                            "{m}x{k}x{n} scaled add in {parts} parts differs"
+                        );
+                    }
+                }
+            }
+        }
+        // k = 0: nothing is added.
+        let mut c = vec![3.0; 6];
+        matmul_add_scaled(
+            &[],
+            Transpose::No,
+            &[],
+            Transpose::No,
+            2,
+            0,
+            3,
+            -1.0,
+            &mut c,
+        );
+        assert_eq!(c, vec![3.0; 6]);
     }
 }
