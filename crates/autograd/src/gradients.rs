@@ -10,7 +10,7 @@ use strata_tensor::{Tensor, Transpose};
 ///
 /// [`Tape::backward`](crate::Tape::backward) leaves such gradients unformed so that a consumer
 /// able to use the factors directly skips the product's buffer and a pass over it: plain SGD
-/// adds `−lr · Xᵀ · dY` straight into `W` ([`Tensor::add_scaled_product`]). Anyone else gets
+/// adds `−lr · Xᵀ · dY` straight into `W` ([`Tensor::scale_add_product`]). Anyone else gets
 /// the formed product from [`Gradients::get`], computed on first use.
 #[derive(Clone, Debug)]
 pub struct Product {
@@ -41,7 +41,16 @@ impl Product {
     /// When the product's shape is not `target`'s.
     #[track_caller]
     pub fn add_scaled_to(&self, scale: f32, target: &mut Tensor) {
-        target.add_scaled_product(scale, &self.a, self.trans_a, &self.b, self.trans_b);
+        self.scale_add_to(1.0, scale, target);
+    }
+
+    /// `target = keep · target + scale · op(a) · op(b)`, without forming the product.
+    ///
+    /// # Panics
+    /// When the product's shape is not `target`'s.
+    #[track_caller]
+    pub fn scale_add_to(&self, keep: f32, scale: f32, target: &mut Tensor) {
+        target.scale_add_product(keep, scale, &self.a, self.trans_a, &self.b, self.trans_b);
     }
 
     /// The shape of the product, `[rows, columns]`.

@@ -414,14 +414,18 @@ impl Optimizer {
     ) -> Result<(), OptimError> {
         self.bind(vars)?;
         let lr = self.learning_rate();
-        // Plain SGD with nothing between the gradient and the update (no clipping, no weight
-        // decay) adds a gradient that is still a product of factors (a dense kernel's
-        // `Xᵀ·dY`) straight into the variable: `W += (−lr)·Xᵀ·dY`, which never forms the
-        // gradient and saves a pass over it (one fused multiply-add per element instead of a
-        // product and a subtraction: the result can differ from the formed path in the last
-        // bit).
-        let direct = matches!(self.config.algorithm, Algorithm::Sgd { momentum, .. } if momentum == 0.0)
-            && self.config.clipping.is_none()
+        // SGD (plain, or with momentum but not Nesterov's) with nothing between the gradient
+        // and the update (no clipping, no weight decay) takes a gradient that is still a
+        // product of factors (a dense kernel's `Xᵀ·dY`) straight into the variable or its
+        // momentum: `W += (−lr)·Xᵀ·dY`, or `m = μ·m − lr·Xᵀ·dY` then `W += m`. The gradient is
+        // never formed, which saves writing it and a pass reading it back. Plain SGD rounds
+        // `w + (−lr)·g` once (a fused multiply-add) where the formed path rounds `lr·g` first,
+        // so the weight can differ in the last bit; the momentum update rounds as Keras's
+        // `m·μ − g·lr` does.
+        let direct = matches!(
+            self.config.algorithm,
+            Algorithm::Sgd { momentum, nesterov } if momentum == 0.0 || !nesterov
+        ) && self.config.clipping.is_none()
             && self.config.weight_decay.is_none_or(|wd| wd <= 0.0);
         let mut direct_updates: Vec<usize> = Vec::new();
         let mut updates: Vec<(usize, Tensor)> = Vec::with_capacity(vars.len());
@@ -474,7 +478,14 @@ impl Optimizer {
         }
         for &i in &direct_updates {
             let product = grads.product(vars[i]).expect("checked above");
-            product.add_scaled_to(-lr, &mut vars[i].value);
+            match self.config.algorithm {
+                Algorithm::Sgd { momentum, .. } if momentum != 0.0 => {
+                    let m = &mut self.slots[i][0];
+                    product.scale_add_to(momentum, -lr, m);
+                    add_assign(vars[i].value.as_mut_slice(), m.as_slice());
+                }
+                _ => product.add_scaled_to(-lr, &mut vars[i].value),
+            }
             constrain(vars[i]);
         }
         self.iterations += 1;
@@ -522,6 +533,28 @@ impl Optimizer {
             }
         });
     }
+}
+
+/// `w += m`, a large variable cut into ranges claimed by all threads (as [`Optimizer::update`]).
+fn add_assign(w: &mut [f32], m: &[f32]) {
+    let threads = strata_tensor::parallel::threads();
+    if threads == 1 || w.len() < PARALLEL_ELEMENTS {
+        w.iter_mut().zip(m).for_each(|(w, &m)| *w += m);
+        return;
+    }
+    let chunk = w.len().div_ceil(2 * threads).next_multiple_of(16);
+    type Range<'a> = (&'a mut [f32], &'a [f32]);
+    let cells: Vec<Mutex<Option<Range<'_>>>> = w
+        .chunks_mut(chunk)
+        .zip(m.chunks(chunk))
+        .map(|part| Mutex::new(Some(part)))
+        .collect();
+    strata_tensor::parallel::run_parts(cells.len(), &|p| {
+        let taken = cells[p].lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some((w, m)) = taken {
+            w.iter_mut().zip(m).for_each(|(w, &m)| *w += m);
+        }
+    });
 }
 
 /// One thread's share of a variable: its elements, gradients and slot elements.

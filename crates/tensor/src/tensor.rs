@@ -476,26 +476,28 @@ impl Tensor {
         kernels::elementwise::axpy(alpha, x.as_slice(), self.as_mut_slice());
     }
 
-    /// `self += scale · op(a) · op(b)` for 2-D operands, without materialising the product
-    /// ([`kernels::gemm::matmul_add_scaled`]): how plain SGD applies a weight gradient that is
-    /// still a pair of factors, `W += (−lr) · Xᵀ · dY`.
+    /// `self = keep · self + scale · op(a) · op(b)` for 2-D operands, without materialising
+    /// the product ([`kernels::gemm::matmul_add_scaled`]): how SGD applies a weight gradient
+    /// that is still a pair of factors, `W += (−lr) · Xᵀ · dY` (`keep = 1`), or updates its
+    /// momentum, `m = μ·m − lr · Xᵀ · dY` (`keep = μ`).
     ///
     /// # Panics
     /// When an operand is not 2-D, the inner dimensions differ, or the product's shape is not
     /// `self`'s.
     #[track_caller]
-    pub fn add_scaled_product(
+    pub fn scale_add_product(
         &mut self,
+        keep: f32,
         scale: f32,
         a: &Tensor,
         ta: Transpose,
         b: &Tensor,
         tb: Transpose,
     ) {
-        let (m, k, n) = a.product_dims(ta, b, tb, "add_scaled_product");
+        let (m, k, n) = a.product_dims(ta, b, tb, "scale_add_product");
         assert!(
             self.shape() == [m, n],
-            "add_scaled_product: the product is {m}×{n}, the target has shape {:?}",
+            "scale_add_product: the product is {m}×{n}, the target has shape {:?}",
             self.shape()
         );
         kernels::gemm::matmul_add_scaled(
@@ -506,6 +508,7 @@ impl Tensor {
             m,
             k,
             n,
+            keep,
             scale,
             self.as_mut_slice(),
         );

@@ -122,14 +122,17 @@ pub fn matmul_with(
     GemmView::new(ops, c, accumulate).run(kernel, parts_for(m, k, n), None);
 }
 
-/// `C += scale · op(A) · op(B)` by the [`GemmKernel::selected`] kernel, with shapes as in
-/// [`matmul`]: a product added to an existing matrix without materialising it, e.g. a weight
-/// updated by plain SGD straight from the factors of its gradient (`W += (−lr)·Xᵀ·dY`).
+/// `C = keep · C + scale · op(A) · op(B)` by the [`GemmKernel::selected`] kernel, with shapes
+/// as in [`matmul`]: a product added to an existing matrix without materialising it, e.g. a
+/// weight updated by plain SGD straight from the factors of its gradient (`W += (−lr)·Xᵀ·dY`,
+/// `keep = 1`), or SGD's momentum (`m = μ·m − lr·Xᵀ·dY`, `keep = μ`).
 ///
-/// With the `gemm` crate each block of the product is scaled and added while it is still in
-/// registers, as one fused multiply-add per element (a single rounding of `scale·p + c`); the
-/// hand-written kernel forms the product into a pooled buffer first and adds `scale·p`
-/// afterwards (two roundings). The result does not depend on the thread count.
+/// With the `gemm` crate each block of the product is combined with `C` while it is still in
+/// registers: for `keep = 1` as one fused multiply-add per element (a single rounding of
+/// `c + scale·p`), otherwise as `keep·c + scale·p` with each product rounded, as written. The
+/// hand-written kernel forms the product into a pooled buffer first and then computes
+/// `keep·c + scale·p` (`c + scale·p` for `keep = 1`) with each operation rounded. The result
+/// does not depend on the thread count.
 ///
 /// # Panics
 /// When a slice length does not match its stated shape.
@@ -142,6 +145,7 @@ pub fn matmul_add_scaled(
     m: usize,
     k: usize,
     n: usize,
+    keep: f32,
     scale: f32,
     c: &mut [f32],
 ) {
@@ -154,6 +158,7 @@ pub fn matmul_add_scaled(
         m,
         k,
         n,
+        keep,
         scale,
         c,
     )
@@ -173,6 +178,7 @@ pub fn matmul_add_scaled_with(
     m: usize,
     k: usize,
     n: usize,
+    keep: f32,
     scale: f32,
     c: &mut [f32],
 ) {
@@ -185,20 +191,30 @@ pub fn matmul_add_scaled_with(
         k,
         n,
     };
-    // An empty product adds nothing.
+    // An empty product adds nothing (C is still scaled by `keep`).
     if !check_and_trivial("matmul_add_scaled", ops, c, true) {
+        if keep != 1.0 {
+            c.iter_mut().for_each(|x| *x *= keep);
+        }
         return;
     }
     match kernel {
         GemmKernel::Crate => {
             let mut view = GemmView::new(ops, c, true);
+            view.keep = keep;
             view.scale = scale;
             view.run(kernel, parts_for(m, k, n), None);
         }
         GemmKernel::OwnAvx2 => {
             let mut product = crate::pool::take(m * n);
             GemmView::new(ops, &mut product, false).run(kernel, parts_for(m, k, n), None);
-            super::elementwise::axpy(scale, &product, c);
+            if keep == 1.0 {
+                super::elementwise::axpy(scale, &product, c);
+            } else {
+                for (c, &p) in c.iter_mut().zip(&product) {
+                    *c = keep * *c + scale * p;
+                }
+            }
             crate::pool::give(product);
         }
     }
@@ -335,6 +351,8 @@ struct GemmView<'a> {
     /// The product is multiplied by this before it is stored or added (1 but for
     /// [`matmul_add_scaled`]; honoured by the `gemm` crate path only).
     scale: f32,
+    /// An accumulated `C` is multiplied by this first (as `scale`).
+    keep: f32,
 }
 
 // SAFETY: the pointers come from slices borrowed for the whole product (`matmul_with` does not
@@ -376,6 +394,7 @@ impl<'a> GemmView<'a> {
             c: c.as_mut_ptr(),
             accumulate,
             scale: 1.0,
+            keep: 1.0,
         }
     }
 
@@ -505,7 +524,7 @@ impl<'a> GemmView<'a> {
                 self.b.offset(j0 as isize * self.b_cs),
                 self.b_cs,
                 self.b_rs,
-                1.0,
+                self.keep,
                 self.scale,
                 false,
                 false,
@@ -639,7 +658,7 @@ mod tests {
             }
         }
     }
-    /// `C += s·op(A)·op(B)` agrees with the reference for every kernel and form, leaves `C`
+    /// `C = keep·C + s·op(A)·op(B)` agrees with the reference for every kernel and form, leaves `C`
     /// alone for an empty product, and gives the same bits whatever the split.
     #[test]
     fn scaled_add_matches_the_reference_whatever_the_split() {
@@ -656,14 +675,16 @@ mod tests {
                     .map(|i| ((i * 53 % 97) as f32 - 48.0) / 9.0)
                     .collect();
                 let c0: Vec<f32> = (0..m * n).map(|i| (i % 11) as f32 * 0.25 - 1.0).collect();
-                for scale in [1.0, -0.01, 2.5] {
+                for (keep, scale) in [(1.0, 1.0), (1.0, -0.01), (1.0, 2.5), (0.9, -0.01)] {
                     let mut product = vec![0.0; m * n];
                     matmul_reference(&a, ta, &b, tb, m, k, n, &mut product, false);
                     for kernel in GemmKernel::available() {
                         let mut c = c0.clone();
-                        matmul_add_scaled_with(kernel, &a, ta, &b, tb, m, k, n, scale, &mut c);
+                        matmul_add_scaled_with(
+                            kernel, &a, ta, &b, tb, m, k, n, keep, scale, &mut c,
+                        );
                         for ((x, p), c0) in c.iter().zip(&product).zip(&c0) {
-                            let r = c0 + scale * p;
+                            let r = keep * c0 + scale * p;
                             let tol = 1e-3 * (scale * p).abs().max(1.0);
                             assert!((x - r).abs() <= tol, "{kernel:?} {m}x{k}x{n}: {x} vs {r}");
                         }
@@ -680,6 +701,7 @@ mod tests {
                     let run = |parts: usize| {
                         let mut c = c0.clone();
                         let mut view = GemmView::new(ops, &mut c, true);
+                        view.keep = keep;
                         view.scale = scale;
                         view.run(GemmKernel::Crate, parts, None);
                         c
@@ -696,19 +718,25 @@ mod tests {
                 }
             }
         }
-        // k = 0: nothing is added.
+        // k = 0: nothing is added, C is still scaled by `keep`.
+        let empty = |keep: f32, c: &mut [f32]| {
+            matmul_add_scaled(
+                &[],
+                Transpose::No,
+                &[],
+                Transpose::No,
+                2,
+                0,
+                3,
+                keep,
+                -1.0,
+                c,
+            )
+        };
         let mut c = vec![3.0; 6];
-        matmul_add_scaled(
-            &[],
-            Transpose::No,
-            &[],
-            Transpose::No,
-            2,
-            0,
-            3,
-            -1.0,
-            &mut c,
-        );
+        empty(1.0, &mut c);
         assert_eq!(c, vec![3.0; 6]);
+        empty(0.5, &mut c);
+        assert_eq!(c, vec![1.5; 6]);
     }
 }
