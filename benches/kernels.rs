@@ -1,5 +1,6 @@
 //! Kernel throughput: GEMM GFLOP/s in the three backprop forms at the chapter's shapes and at
-//! 1024³, element-wise activations (forward and derivative), softmax and batch-norm.
+//! 1024³, element-wise activations (forward and derivative), softmax and batch-norm, and the
+//! gathering of a training batch from `u8` pixels.
 //! The GEMM group also times the two Rust GEMM crates called directly, for the comparison in
 //! `docs/performance.md` (hence the unsafe calls, allowed in this file only).
 #![allow(unsafe_code)]
@@ -196,10 +197,58 @@ fn bench_softmax_and_batch_norm(c: &mut Criterion) {
     group.finish();
 }
 
+/// `Batches::fill` for batches of 32 shuffled 28×28 `u8` images (a Fashion-MNIST-sized set of
+/// 60,000), timed alone while other memory traffic runs between calls as a training step's
+/// would: 0 (everything the previous call prefetched is still cached), 2 MB (a W3-sized step)
+/// and 12 MB (more than a W1 step moves).
+fn bench_batch_gathering(c: &mut Criterion) {
+    use strata::data::{Batch, Dataset, Order};
+    let n = 60_000;
+    let pixels: Vec<u8> = (0..n * 784).map(|i| (i * 7919 % 251) as u8).collect();
+    let labels: Vec<u32> = (0..n).map(|i| (i % 10) as u32).collect();
+    let data = Dataset::from_bytes(pixels, &[28, 28], labels).expect("valid dataset");
+    let mut group = c.benchmark_group("data");
+    for traffic_mb in [0usize, 2, 12] {
+        let mut other = vec![1.0f32; traffic_mb << 18];
+        group.bench_function(
+            BenchmarkId::new("fill batch 32", format!("{traffic_mb} MB between")),
+            |bench| {
+                bench.iter_custom(|iters| {
+                    let mut batch = Batch::default();
+                    let mut epoch = 0;
+                    let mut batches = data
+                        .batches(32, Order::Shuffled { seed: 1 }, epoch)
+                        .unwrap();
+                    let mut total = std::time::Duration::ZERO;
+                    for _ in 0..iters {
+                        // One cache line in every 16 floats: the traffic, not the arithmetic.
+                        for x in other.iter_mut().step_by(16) {
+                            *x += 1.0;
+                        }
+                        let start = std::time::Instant::now();
+                        let filled = batches.fill(&mut batch);
+                        total += start.elapsed();
+                        if !filled {
+                            epoch += 1;
+                            batches = data
+                                .batches(32, Order::Shuffled { seed: 1 }, epoch)
+                                .unwrap();
+                        }
+                    }
+                    black_box(&other);
+                    total
+                });
+            },
+        );
+    }
+    group.finish();
+}
+
 criterion_group!(
     benches,
     bench_gemm,
     bench_activations,
-    bench_softmax_and_batch_norm
+    bench_softmax_and_batch_norm,
+    bench_batch_gathering
 );
 criterion_main!(benches);

@@ -114,6 +114,10 @@ impl<'d> Batches<'d> {
         if batch.inputs.shape() != shape.as_slice() {
             batch.inputs = Tensor::zeros(&shape);
         }
+        // Ask for every row of this batch before converting any: the rows are scattered over
+        // the dataset, and a step's traffic has often evicted what the previous call
+        // prefetched, so issuing all the loads first overlaps their latencies.
+        self.prefetch_rows(indices);
         let out = batch.inputs.as_mut_slice();
         match self.dataset.features() {
             Features::Bytes { data, scale } => {
@@ -130,15 +134,10 @@ impl<'d> Batches<'d> {
             }
         }
         // Start fetching the next batch's rows (random places of a dataset far larger than the
-        // caches) so that they arrive while this step computes: the loads above spend most of
-        // their time waiting on memory otherwise.
+        // caches) so that they arrive while this step computes; when the step's own traffic
+        // evicts them again, the prefetch at the top of the next call still overlaps the loads.
         let next = &self.order[end..(end + self.batch_size).min(self.order.len())];
-        for &i in next {
-            match self.dataset.features() {
-                Features::Bytes { data, .. } => prefetch(&data[i * l..(i + 1) * l]),
-                Features::Floats(data) => prefetch(&data[i * l..(i + 1) * l]),
-            }
-        }
+        self.prefetch_rows(next);
         batch.labels.clear();
         match self.dataset.targets() {
             Targets::Classes(labels) => {
@@ -160,6 +159,19 @@ impl<'d> Batches<'d> {
             }
         }
         true
+    }
+}
+
+impl Batches<'_> {
+    /// Prefetches the samples `indices` (a hint; no effect on results).
+    fn prefetch_rows(&self, indices: &[usize]) {
+        let l = self.dataset.sample_len();
+        for &i in indices {
+            match self.dataset.features() {
+                Features::Bytes { data, .. } => prefetch(&data[i * l..(i + 1) * l]),
+                Features::Floats(data) => prefetch(&data[i * l..(i + 1) * l]),
+            }
+        }
     }
 }
 
