@@ -3,7 +3,7 @@
 use crate::{Clipping, LearningRate, OptimError};
 use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
-use strata_autograd::{Gradients, Param, ParamId};
+use strata_autograd::{Gradients, Param, ParamId, Product};
 use strata_tensor::Tensor;
 
 /// The update rule and its hyperparameters.
@@ -427,28 +427,32 @@ impl Optimizer {
             Algorithm::Sgd { momentum, nesterov } if momentum == 0.0 || !nesterov
         ) && self.config.clipping.is_none()
             && self.config.weight_decay.is_none_or(|wd| wd <= 0.0);
-        let mut direct_updates: Vec<usize> = Vec::new();
+        let mut direct_updates: Vec<(usize, &Product)> = Vec::new();
         let mut updates: Vec<(usize, Tensor)> = Vec::with_capacity(vars.len());
         for (i, p) in vars.iter().enumerate() {
-            if direct && let Some(product) = grads.product(p) {
-                assert_eq!(
-                    product.shape()[..],
-                    p.shape()[..],
-                    "optimizer: gradient of {} has shape {:?}, the variable {:?}",
-                    p.name(),
-                    product.shape(),
-                    p.shape()
-                );
-                direct_updates.push(i);
-            } else if let Some(g) = grads.get(p) {
-                assert_eq!(
-                    g.shape(),
-                    p.shape(),
-                    "optimizer: gradient of {} has shape {:?}, the variable {:?}",
-                    p.name(),
-                    g.shape(),
-                    p.shape()
-                );
+            let product = if direct { grads.product(p) } else { None };
+            let formed = if product.is_none() {
+                grads.get(p)
+            } else {
+                None
+            };
+            let product_shape = product.map(Product::shape);
+            let shape: &[usize] = match (&product_shape, formed) {
+                (Some(shape), _) => shape,
+                (None, Some(g)) => g.shape(),
+                (None, None) => continue,
+            };
+            assert_eq!(
+                shape,
+                p.shape(),
+                "optimizer: gradient of {} has shape {:?}, the variable {:?}",
+                p.name(),
+                shape,
+                p.shape()
+            );
+            if let Some(product) = product {
+                direct_updates.push((i, product));
+            } else if let Some(g) = formed {
                 updates.push((i, g.clone()));
             }
         }
@@ -476,8 +480,7 @@ impl Optimizer {
             self.update(*i, &mut vars[*i].value, g, lr);
             constrain(vars[*i]);
         }
-        for &i in &direct_updates {
-            let product = grads.product(vars[i]).expect("checked above");
+        for &(i, product) in &direct_updates {
             match self.config.algorithm {
                 Algorithm::Sgd { momentum, .. } if momentum != 0.0 => {
                     let m = &mut self.slots[i][0];
@@ -502,60 +505,55 @@ impl Optimizer {
             lr,
             u_product: self.u_product as f32,
         };
-        let w = w.as_mut_slice();
-        let g = g.as_slice();
-        let mut slots: Vec<&mut [f32]> = self.slots[index]
+        let slots: Vec<&mut [f32]> = self.slots[index]
             .iter_mut()
             .map(|s| s.as_mut_slice())
             .collect();
-        let threads = strata_tensor::parallel::threads();
-        if threads == 1 || w.len() < PARALLEL_ELEMENTS {
-            step.run(w, g, &mut slots);
-            return;
-        }
-        // Several ranges per thread, claimed one at a time, so unequal cores balance out.
-        let chunk = w.len().div_ceil(2 * threads).next_multiple_of(16);
-        let mut parts: Vec<Part<'_>> = w
-            .chunks_mut(chunk)
-            .zip(g.chunks(chunk))
-            .map(|(w, g)| (w, g, Vec::with_capacity(slots.len())))
-            .collect();
-        for slot in slots {
-            for (part, piece) in parts.iter_mut().zip(slot.chunks_mut(chunk)) {
-                part.2.push(piece);
-            }
-        }
-        let cells: Vec<Mutex<Option<_>>> = parts.into_iter().map(|p| Mutex::new(Some(p))).collect();
-        strata_tensor::parallel::run_parts(cells.len(), &|p| {
-            let taken = cells[p].lock().unwrap_or_else(|e| e.into_inner()).take();
-            if let Some((w, g, mut slots)) = taken {
-                step.run(w, g, &mut slots);
-            }
+        for_each_range(w.as_mut_slice(), g.as_slice(), slots, &|w, g, slots| {
+            step.run(w, g, slots)
         });
     }
 }
 
-/// `w += m`, a large variable cut into ranges claimed by all threads (as [`Optimizer::update`]).
-fn add_assign(w: &mut [f32], m: &[f32]) {
+/// Runs `f` on matching ranges of `w`, `g` and every slot: the whole variable at once when it
+/// is small or there is one thread, otherwise several ranges per thread, claimed one at a time
+/// so that unequal cores balance out. Every element's update is independent, so the result
+/// does not depend on the thread count.
+fn for_each_range(w: &mut [f32], g: &[f32], mut slots: Vec<&mut [f32]>, f: &RangeUpdate) {
     let threads = strata_tensor::parallel::threads();
     if threads == 1 || w.len() < PARALLEL_ELEMENTS {
-        w.iter_mut().zip(m).for_each(|(w, &m)| *w += m);
+        f(w, g, &mut slots);
         return;
     }
     let chunk = w.len().div_ceil(2 * threads).next_multiple_of(16);
-    type Range<'a> = (&'a mut [f32], &'a [f32]);
-    let cells: Vec<Mutex<Option<Range<'_>>>> = w
+    let mut parts: Vec<Part<'_>> = w
         .chunks_mut(chunk)
-        .zip(m.chunks(chunk))
-        .map(|part| Mutex::new(Some(part)))
+        .zip(g.chunks(chunk))
+        .map(|(w, g)| (w, g, Vec::with_capacity(slots.len())))
         .collect();
+    for slot in slots {
+        for (part, piece) in parts.iter_mut().zip(slot.chunks_mut(chunk)) {
+            part.2.push(piece);
+        }
+    }
+    let cells: Vec<Mutex<Option<_>>> = parts.into_iter().map(|p| Mutex::new(Some(p))).collect();
     strata_tensor::parallel::run_parts(cells.len(), &|p| {
         let taken = cells[p].lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some((w, m)) = taken {
-            w.iter_mut().zip(m).for_each(|(w, &m)| *w += m);
+        if let Some((w, g, mut slots)) = taken {
+            f(w, g, &mut slots);
         }
     });
 }
+
+/// `w += m`, on all threads for a large variable ([`for_each_range`]).
+fn add_assign(w: &mut [f32], m: &[f32]) {
+    for_each_range(w, m, Vec::new(), &|w, m, _| {
+        w.iter_mut().zip(m).for_each(|(w, &m)| *w += m)
+    });
+}
+
+/// What [`for_each_range`] runs on each range: elements, gradients, slot elements.
+type RangeUpdate<'a> = dyn Fn(&mut [f32], &[f32], &mut [&mut [f32]]) + Sync + 'a;
 
 /// One thread's share of a variable: its elements, gradients and slot elements.
 type Part<'a> = (&'a mut [f32], &'a [f32], Vec<&'a mut [f32]>);

@@ -579,6 +579,29 @@ pub fn matmul_reference(
 mod tests {
     use super::*;
 
+    /// Calls `f(m, k, n, ta, tb, a, b)` for every shape in `shapes` and the three forms
+    /// backprop uses, with deterministic operands.
+    fn each_product(
+        shapes: &[(usize, usize, usize)],
+        mut f: impl FnMut(usize, usize, usize, Transpose, Transpose, &[f32], &[f32]),
+    ) {
+        for &(m, k, n) in shapes {
+            for (ta, tb) in [
+                (Transpose::No, Transpose::No),
+                (Transpose::Yes, Transpose::No),
+                (Transpose::No, Transpose::Yes),
+            ] {
+                let a: Vec<f32> = (0..m * k)
+                    .map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0)
+                    .collect();
+                let b: Vec<f32> = (0..k * n)
+                    .map(|i| ((i * 53 % 97) as f32 - 48.0) / 9.0)
+                    .collect();
+                f(m, k, n, ta, tb, &a, &b);
+            }
+        }
+    }
+
     /// Splitting `C` into blocks on several threads gives the same bits as one call, for every
     /// kernel, and the epilogue runs exactly once on every element.
     #[test]
@@ -592,132 +615,107 @@ mod tests {
             (32, 300, 100),
             (64, 40, 17),
         ];
-        for &(m, k, n) in &shapes {
-            for (ta, tb) in [
-                (Transpose::No, Transpose::No),
-                (Transpose::Yes, Transpose::No),
-                (Transpose::No, Transpose::Yes),
-            ] {
-                let a: Vec<f32> = (0..m * k)
-                    .map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0)
-                    .collect();
-                let b: Vec<f32> = (0..k * n)
-                    .map(|i| ((i * 53 % 97) as f32 - 48.0) / 9.0)
-                    .collect();
-                for kernel in GemmKernel::available() {
-                    let run = |parts: usize, accumulate: bool| {
-                        let mut c: Vec<f32> = (0..m * n).map(|i| i as f32 * 0.25).collect();
-                        let ops = Operands {
-                            a: &a,
-                            trans_a: ta,
-                            b: &b,
-                            trans_b: tb,
-                            m,
-                            k,
-                            n,
-                        };
-                        let view = GemmView::new(ops, &mut c, accumulate);
-                        // Every block's epilogue runs once: it marks the block's elements.
-                        let marks: Vec<std::sync::atomic::AtomicU32> =
-                            (0..m * n).map(|_| Default::default()).collect();
-                        let epilogue = |i0: usize, i1: usize, j0: usize, j1: usize| {
-                            for i in i0..i1 {
-                                for j in j0..j1 {
-                                    marks[i * n + j]
-                                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                                }
-                            }
-                        };
-                        view.run(kernel, parts, Some(&epilogue));
-                        assert!(
-                            marks
-                                .iter()
-                                .all(|x| x.load(std::sync::atomic::Ordering::Relaxed) == 1),
-                            "{kernel:?} {m}x{k}x{n} in {parts} parts: epilogue coverage"
-                        );
-                        c
-                    };
-                    for accumulate in [false, true] {
-                        let one = run(1, accumulate);
-                        let mut reference = (0..m * n).map(|i| i as f32 * 0.25).collect::<Vec<_>>();
-                        matmul_reference(&a, ta, &b, tb, m, k, n, &mut reference, accumulate);
-                        for (x, r) in one.iter().zip(&reference) {
-                            assert!((x - r).abs() <= 1e-3 * r.abs().max(1.0), "{x} vs {r}");
-                        }
-                        for parts in [2, 3, 4, 7, 8] {
-                            let split = run(parts, accumulate);
-                            assert!(
-                                one.iter()
-                                    .zip(&split)
-                                    .all(|(x, y)| x.to_bits() == y.to_bits()),
-                                "{kernel:?} {m}x{k}x{n} {ta:?} {tb:?} in {parts} parts differs"
-                            );
-                        }
-                    }
-                }
-            }
-        }
-    }
-    /// `C = keep·C + s·op(A)·op(B)` agrees with the reference for every kernel and form, leaves `C`
-    /// alone for an empty product, and gives the same bits whatever the split.
-    #[test]
-    fn scaled_add_matches_the_reference_whatever_the_split() {
-        for &(m, k, n) in &[(32, 784, 300), (784, 32, 300), (7, 13, 5), (130, 9, 20)] {
-            for (ta, tb) in [
-                (Transpose::No, Transpose::No),
-                (Transpose::Yes, Transpose::No),
-                (Transpose::No, Transpose::Yes),
-            ] {
-                let a: Vec<f32> = (0..m * k)
-                    .map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0)
-                    .collect();
-                let b: Vec<f32> = (0..k * n)
-                    .map(|i| ((i * 53 % 97) as f32 - 48.0) / 9.0)
-                    .collect();
-                let c0: Vec<f32> = (0..m * n).map(|i| (i % 11) as f32 * 0.25 - 1.0).collect();
-                for (keep, scale) in [(1.0, 1.0), (1.0, -0.01), (1.0, 2.5), (0.9, -0.01)] {
-                    let mut product = vec![0.0; m * n];
-                    matmul_reference(&a, ta, &b, tb, m, k, n, &mut product, false);
-                    for kernel in GemmKernel::available() {
-                        let mut c = c0.clone();
-                        matmul_add_scaled_with(
-                            kernel, &a, ta, &b, tb, m, k, n, keep, scale, &mut c,
-                        );
-                        for ((x, p), c0) in c.iter().zip(&product).zip(&c0) {
-                            let r = keep * c0 + scale * p;
-                            let tol = 1e-3 * (scale * p).abs().max(1.0);
-                            assert!((x - r).abs() <= tol, "{kernel:?} {m}x{k}x{n}: {x} vs {r}");
-                        }
-                    }
+        each_product(&shapes, |m, k, n, ta, tb, a, b| {
+            for kernel in GemmKernel::available() {
+                let run = |parts: usize, accumulate: bool| {
+                    let mut c: Vec<f32> = (0..m * n).map(|i| i as f32 * 0.25).collect();
                     let ops = Operands {
-                        a: &a,
+                        a,
                         trans_a: ta,
-                        b: &b,
+                        b,
                         trans_b: tb,
                         m,
                         k,
                         n,
                     };
-                    let run = |parts: usize| {
-                        let mut c = c0.clone();
-                        let mut view = GemmView::new(ops, &mut c, true);
-                        view.keep = keep;
-                        view.scale = scale;
-                        view.run(GemmKernel::Crate, parts, None);
-                        c
+                    let view = GemmView::new(ops, &mut c, accumulate);
+                    // Every block's epilogue runs once: it marks the block's elements.
+                    let marks: Vec<std::sync::atomic::AtomicU32> =
+                        (0..m * n).map(|_| Default::default()).collect();
+                    let epilogue = |i0: usize, i1: usize, j0: usize, j1: usize| {
+                        for i in i0..i1 {
+                            for j in j0..j1 {
+                                marks[i * n + j].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            }
+                        }
                     };
-                    let one = run(1);
-                    for parts in [2, 3, 4, 7] {
+                    view.run(kernel, parts, Some(&epilogue));
+                    assert!(
+                        marks
+                            .iter()
+                            .all(|x| x.load(std::sync::atomic::Ordering::Relaxed) == 1),
+                        "{kernel:?} {m}x{k}x{n} in {parts} parts: epilogue coverage"
+                    );
+                    c
+                };
+                for accumulate in [false, true] {
+                    let one = run(1, accumulate);
+                    let mut reference = (0..m * n).map(|i| i as f32 * 0.25).collect::<Vec<_>>();
+                    matmul_reference(a, ta, b, tb, m, k, n, &mut reference, accumulate);
+                    for (x, r) in one.iter().zip(&reference) {
+                        assert!((x - r).abs() <= 1e-3 * r.abs().max(1.0), "{x} vs {r}");
+                    }
+                    for parts in [2, 3, 4, 7, 8] {
+                        let split = run(parts, accumulate);
                         assert!(
                             one.iter()
-                                .zip(run(parts))
+                                .zip(&split)
                                 .all(|(x, y)| x.to_bits() == y.to_bits()),
-                            "{m}x{k}x{n} scaled add in {parts} parts differs"
+                            "{kernel:?} {m}x{k}x{n} {ta:?} {tb:?} in {parts} parts differs"
                         );
                     }
                 }
             }
-        }
+        });
+    }
+
+    /// `C = keep·C + s·op(A)·op(B)` agrees with the reference for every kernel and form, leaves `C`
+    /// alone for an empty product, and gives the same bits whatever the split.
+    #[test]
+    fn scaled_add_matches_the_reference_whatever_the_split() {
+        let shapes = [(32, 784, 300), (784, 32, 300), (7, 13, 5), (130, 9, 20)];
+        each_product(&shapes, |m, k, n, ta, tb, a, b| {
+            let c0: Vec<f32> = (0..m * n).map(|i| (i % 11) as f32 * 0.25 - 1.0).collect();
+            for (keep, scale) in [(1.0, 1.0), (1.0, -0.01), (1.0, 2.5), (0.9, -0.01)] {
+                let mut product = vec![0.0; m * n];
+                matmul_reference(a, ta, b, tb, m, k, n, &mut product, false);
+                for kernel in GemmKernel::available() {
+                    let mut c = c0.clone();
+                    matmul_add_scaled_with(kernel, a, ta, b, tb, m, k, n, keep, scale, &mut c);
+                    for ((x, p), c0) in c.iter().zip(&product).zip(&c0) {
+                        let r = keep * c0 + scale * p;
+                        let tol = 1e-3 * (scale * p).abs().max(1.0);
+                        assert!((x - r).abs() <= tol, "{kernel:?} {m}x{k}x{n}: {x} vs {r}");
+                    }
+                }
+                let ops = Operands {
+                    a,
+                    trans_a: ta,
+                    b,
+                    trans_b: tb,
+                    m,
+                    k,
+                    n,
+                };
+                let run = |parts: usize| {
+                    let mut c = c0.clone();
+                    let mut view = GemmView::new(ops, &mut c, true);
+                    view.keep = keep;
+                    view.scale = scale;
+                    view.run(GemmKernel::Crate, parts, None);
+                    c
+                };
+                let one = run(1);
+                for parts in [2, 3, 4, 7] {
+                    assert!(
+                        one.iter()
+                            .zip(run(parts))
+                            .all(|(x, y)| x.to_bits() == y.to_bits()),
+                        "{m}x{k}x{n} scaled add in {parts} parts differs"
+                    );
+                }
+            }
+        });
         // k = 0: nothing is added, C is still scaled by `keep`.
         let empty = |keep: f32, c: &mut [f32]| {
             matmul_add_scaled(
