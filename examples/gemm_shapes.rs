@@ -1,7 +1,8 @@
 //! GFLOP/s of every GEMM kernel on the products of a W1 training step (the 784-300-100-10 MLP
 //! at batch 32) and of W3 (784-100-100-100-1), in the form each product really has: the
 //! forward products `X·W`, the weight gradients `Xᵀ·dY` (k = 32) and the input gradients
-//! `dY·Wᵀ`; and 1024³ for scale. Skip 1024³ with `--small`.
+//! `dY·Wᵀ`; the same at batch 256, W4's first layer at batch 10,000 and 1024³ for scale
+//! (skip the products of more than 16M multiply-adds with `--small`).
 //!
 //! The kernels are timed in turns, round after round, so that the noise of a shared machine
 //! falls on all of them alike; each line gives the best and the median round.
@@ -126,6 +127,38 @@ fn main() {
             n: 100,
             trans_a: Transpose::No,
             trans_b: Transpose::Yes,
+        },
+        Product {
+            name: "bs256 fwd  X·W",
+            m: 256,
+            k: 784,
+            n: 300,
+            trans_a: Transpose::No,
+            trans_b: Transpose::No,
+        },
+        Product {
+            name: "bs256 dW   Xᵀ·dY",
+            m: 784,
+            k: 256,
+            n: 300,
+            trans_a: Transpose::Yes,
+            trans_b: Transpose::No,
+        },
+        Product {
+            name: "bs256 dX   dY·Wᵀ",
+            m: 256,
+            k: 300,
+            n: 784,
+            trans_a: Transpose::No,
+            trans_b: Transpose::Yes,
+        },
+        Product {
+            name: "W4 bs1e4  X·W",
+            m: 10_000,
+            k: 784,
+            n: 300,
+            trans_a: Transpose::No,
+            trans_b: Transpose::No,
         },
         Product {
             name: "1024³      A·B",

@@ -1,12 +1,13 @@
 //! Single-precision matrix multiplication in the three forms backprop needs.
 //!
-//! The micro-kernels come from the `gemm` crate (built with its `x86-v4` feature, so it has
-//! AVX-512 kernels and picks them at run time; the binary stays portable). It takes arbitrary
-//! row and column strides, so `Aᵀ·B` and `A·Bᵀ` read the stored operand in place; no transpose
-//! is ever materialised. `docs/performance.md` records the measurements behind this choice.
-//! A hand-written AVX2 kernel (`gemm_avx2.rs`) can be selected instead with `STRATA_GEMM=own`;
-//! both kernels split large products into blocks of `C` claimed by the threads of
-//! [`crate::parallel`], and run the same epilogue on each finished block.
+//! Two kernels, chosen per product by [`GemmKernel::for_product`]: the `gemm` crate (built
+//! with its `x86-v4` feature, so it has AVX-512 kernels and picks them at run time; the binary
+//! stays portable), and a hand-written AVX2+FMA kernel (`gemm_avx2.rs`) that needs no heap
+//! memory, used for products up to [`OWN_MAX_MACS`] on CPUs without AVX-512. Both take the
+//! operands through strides, so `Aᵀ·B` and `A·Bᵀ` read the stored operand in place; no
+//! transpose is ever materialised. Both split large products into blocks of `C` claimed by
+//! the threads of [`crate::parallel`], and run the same epilogue on each finished block.
+//! `docs/performance.md` records the measurements behind the choice.
 
 /// Whether an operand is used as stored or transposed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,7 +24,7 @@ pub enum Transpose {
 pub const PARALLEL_MACS: usize = 1 << 18;
 
 /// `C = op(A) · op(B)` (or `C += op(A) · op(B)` when `accumulate`), all row-major, by the
-/// [`GemmKernel::selected`] kernel.
+/// [`GemmKernel::for_product`] kernel.
 ///
 /// `op(A)` is `m×k`: with [`Transpose::No`] `a` holds `m×k`, with [`Transpose::Yes`] it holds
 /// `k×m`. `op(B)` is `k×n`: `b` holds `k×n` or, transposed, `n×k`. `c` holds `m×n`.
@@ -43,7 +44,7 @@ pub fn matmul(
     accumulate: bool,
 ) {
     matmul_with(
-        GemmKernel::selected(),
+        GemmKernel::for_product(m, k, n),
         a,
         trans_a,
         b,
@@ -60,24 +61,55 @@ pub fn matmul(
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GemmKernel {
     /// The `gemm` crate: AVX-512 micro-kernels when the CPU has them, AVX2 or portable ones
-    /// otherwise. It packs both operands into panels (per call, and per block when a product is
-    /// split across threads). The default, by measurement (`docs/performance.md`).
+    /// otherwise. It packs both operands into panels that it allocates on every call (and per
+    /// block when a product is split across threads). Used for large products, and for all
+    /// products on CPUs with AVX-512 or without AVX2 ([`GemmKernel::for_product`]).
     Crate,
     /// Strata's hand-written AVX2+FMA kernel (`gemm_avx2.rs`); needs AVX2 and FMA. It reads
-    /// both operands in place and packs nothing.
+    /// A and B in place (packing only `Bᵀ` panels and edges, into stack scratch) and allocates
+    /// nothing. Used for products up to [`OWN_MAX_MACS`] multiply-adds on CPUs with AVX2 but
+    /// without AVX-512.
     OwnAvx2,
 }
 
+/// Products of at most this many multiply-adds (`m·k·n`) go to the hand-written AVX2 kernel on
+/// a CPU with AVX2 and FMA but without AVX-512 (see [`GemmKernel::for_product`]). Measured in
+/// `docs/performance.md` (item 14): the hand-written kernel matches or beats the `gemm` crate
+/// on every product of a batch-32 step (up to 7.5M multiply-adds) and trails it by 10–20 % on
+/// batch-256 products (60M) and by half at 1024³.
+pub const OWN_MAX_MACS: usize = 1 << 23;
+
 impl GemmKernel {
-    /// The kernel [`matmul`] and [`matmul_bias_unary`] use: [`GemmKernel::Crate`], unless the
-    /// environment variable `STRATA_GEMM=own` selects the hand-written AVX2 kernel on a CPU
-    /// that has AVX2 and FMA. The choice never depends on the thread count.
-    pub fn selected() -> GemmKernel {
-        static CHOICE: std::sync::OnceLock<GemmKernel> = std::sync::OnceLock::new();
-        *CHOICE.get_or_init(|| match std::env::var("STRATA_GEMM").as_deref() {
-            Ok("own") if super::Isa::Avx2.is_supported() => GemmKernel::OwnAvx2,
-            _ => GemmKernel::Crate,
-        })
+    /// The kernel [`matmul`], [`matmul_add_scaled`] and [`matmul_bias_unary`] use for an
+    /// `m×k · k×n` product: on a CPU with AVX2 and FMA but without AVX-512, the hand-written
+    /// kernel up to [`OWN_MAX_MACS`] multiply-adds (it needs no heap memory, so a training
+    /// step at the usual batch sizes allocates nothing), the `gemm` crate above; with AVX-512
+    /// or without AVX2, the `gemm` crate always. The environment variable `STRATA_GEMM`
+    /// overrides this once per process: `own` (when the CPU has AVX2 and FMA) or `crate`.
+    /// The choice never depends on the thread count.
+    pub fn for_product(m: usize, k: usize, n: usize) -> GemmKernel {
+        #[derive(Clone, Copy)]
+        enum Policy {
+            Forced(GemmKernel),
+            OwnUpTo(usize),
+        }
+        static POLICY: std::sync::OnceLock<Policy> = std::sync::OnceLock::new();
+        let policy = *POLICY.get_or_init(|| {
+            let avx2 = super::Isa::Avx2.is_supported();
+            match std::env::var("STRATA_GEMM").as_deref() {
+                Ok("own") if avx2 => Policy::Forced(GemmKernel::OwnAvx2),
+                Ok("crate") => Policy::Forced(GemmKernel::Crate),
+                _ if avx2 && !super::Isa::Avx512.is_supported() => Policy::OwnUpTo(OWN_MAX_MACS),
+                _ => Policy::Forced(GemmKernel::Crate),
+            }
+        });
+        match policy {
+            Policy::Forced(kernel) => kernel,
+            Policy::OwnUpTo(limit) if m.saturating_mul(k).saturating_mul(n) <= limit => {
+                GemmKernel::OwnAvx2
+            }
+            Policy::OwnUpTo(_) => GemmKernel::Crate,
+        }
     }
 
     /// Every kernel this CPU can run.
@@ -122,17 +154,16 @@ pub fn matmul_with(
     GemmView::new(ops, c, accumulate).run(kernel, parts_for(m, k, n), None);
 }
 
-/// `C = keep · C + scale · op(A) · op(B)` by the [`GemmKernel::selected`] kernel, with shapes
+/// `C = keep · C + scale · op(A) · op(B)` by the [`GemmKernel::for_product`] kernel, with shapes
 /// as in [`matmul`]: a product added to an existing matrix without materialising it, e.g. a
 /// weight updated by plain SGD straight from the factors of its gradient (`W += (−lr)·Xᵀ·dY`,
 /// `keep = 1`), or SGD's momentum (`m = μ·m − lr·Xᵀ·dY`, `keep = μ`).
 ///
-/// With the `gemm` crate each block of the product is combined with `C` while it is still in
-/// registers: for `keep = 1` as one fused multiply-add per element (a single rounding of
-/// `c + scale·p`), otherwise as `keep·c + scale·p` with each product rounded, as written. The
-/// hand-written kernel forms the product into a pooled buffer first and then computes
-/// `keep·c + scale·p` (`c + scale·p` for `keep = 1`) with each operation rounded. The result
-/// does not depend on the thread count.
+/// Both kernels combine each block of the product with `C` while it is still in registers:
+/// for `keep = 1` as one fused multiply-add per element (a single rounding of `c + scale·p`),
+/// otherwise as `keep·c + scale·p` with each product rounded, as written. (The hand-written
+/// kernel does this per k block of 256, so for `k > 256` the later blocks' sums are added
+/// in further such steps.) The result does not depend on the thread count.
 ///
 /// # Panics
 /// When a slice length does not match its stated shape.
@@ -150,7 +181,7 @@ pub fn matmul_add_scaled(
     c: &mut [f32],
 ) {
     matmul_add_scaled_with(
-        GemmKernel::selected(),
+        GemmKernel::for_product(m, k, n),
         a,
         trans_a,
         b,
@@ -198,26 +229,10 @@ pub fn matmul_add_scaled_with(
         }
         return;
     }
-    match kernel {
-        GemmKernel::Crate => {
-            let mut view = GemmView::new(ops, c, true);
-            view.keep = keep;
-            view.scale = scale;
-            view.run(kernel, parts_for(m, k, n), None);
-        }
-        GemmKernel::OwnAvx2 => {
-            let mut product = crate::pool::take(m * n);
-            GemmView::new(ops, &mut product, false).run(kernel, parts_for(m, k, n), None);
-            if keep == 1.0 {
-                super::elementwise::axpy(scale, &product, c);
-            } else {
-                for (c, &p) in c.iter_mut().zip(&product) {
-                    *c = keep * *c + scale * p;
-                }
-            }
-            crate::pool::give(product);
-        }
-    }
+    let mut view = GemmView::new(ops, c, true);
+    view.keep = keep;
+    view.scale = scale;
+    view.run(kernel, parts_for(m, k, n), None);
 }
 
 /// `C = A · B`, then `C[i, j] = f(C[i, j] + bias[j])` on each block of `C` while it is still in
@@ -267,7 +282,11 @@ pub fn matmul_bias_unary(
             super::activation::bias_unary_in_place(row, f, segment);
         }
     };
-    view.run(GemmKernel::selected(), parts_for(m, k, n), Some(&epilogue));
+    view.run(
+        GemmKernel::for_product(m, k, n),
+        parts_for(m, k, n),
+        Some(&epilogue),
+    );
 }
 
 /// Checks the slice lengths against the shapes, and finishes the products that need no
@@ -349,7 +368,7 @@ struct GemmView<'a> {
     c: *mut f32,
     accumulate: bool,
     /// The product is multiplied by this before it is stored or added (1 but for
-    /// [`matmul_add_scaled`]; honoured by the `gemm` crate path only).
+    /// [`matmul_add_scaled`]).
     scale: f32,
     /// An accumulated `C` is multiplied by this first (as `scale`).
     keep: f32,
@@ -413,7 +432,13 @@ impl<'a> GemmView<'a> {
             // which the caller borrowed mutably for the whole call and reaches only through
             // this view from here on.
             GemmKernel::OwnAvx2 => unsafe {
-                super::gemm_avx2::matmul(self.ops, self.c, self.accumulate, parts, epilogue)
+                use super::gemm_avx2::Store;
+                let store = match (self.accumulate, self.keep, self.scale) {
+                    (false, _, _) => Store::Overwrite,
+                    (true, 1.0, 1.0) => Store::Accumulate,
+                    (true, keep, scale) => Store::Scaled { keep, scale },
+                };
+                super::gemm_avx2::matmul(self.ops, self.c, store, parts, epilogue)
             },
             #[cfg(not(target_arch = "x86_64"))]
             GemmKernel::OwnAvx2 => panic!("the hand-written AVX2 GEMM needs x86-64"),
@@ -697,22 +722,24 @@ mod tests {
                     k,
                     n,
                 };
-                let run = |parts: usize| {
-                    let mut c = c0.clone();
-                    let mut view = GemmView::new(ops, &mut c, true);
-                    view.keep = keep;
-                    view.scale = scale;
-                    view.run(GemmKernel::Crate, parts, None);
-                    c
-                };
-                let one = run(1);
-                for parts in [2, 3, 4, 7] {
-                    assert!(
-                        one.iter()
-                            .zip(run(parts))
-                            .all(|(x, y)| x.to_bits() == y.to_bits()),
-                        "{m}x{k}x{n} scaled add in {parts} parts differs"
-                    );
+                for kernel in GemmKernel::available() {
+                    let run = |parts: usize| {
+                        let mut c = c0.clone();
+                        let mut view = GemmView::new(ops, &mut c, true);
+                        view.keep = keep;
+                        view.scale = scale;
+                        view.run(kernel, parts, None);
+                        c
+                    };
+                    let one = run(1);
+                    for parts in [2, 3, 4, 7] {
+                        assert!(
+                            one.iter()
+                                .zip(run(parts))
+                                .all(|(x, y)| x.to_bits() == y.to_bits()),
+                            "{kernel:?} {m}x{k}x{n} scaled add in {parts} parts differs"
+                        );
+                    }
                 }
             }
         });

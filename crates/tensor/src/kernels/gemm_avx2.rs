@@ -9,6 +9,10 @@
 //! for `A·Bᵀ` each panel is first packed (transposed) into a small buffer. A is read in place
 //! through its strides, so `Aᵀ` costs nothing. Edges (fewer than 6 rows or 16 columns) go
 //! through narrower instances of the same kernel, on zero-padded copies for columns.
+//!
+//! The tile's sum is stored, added to `C`, or combined as `keep·C + scale·sum` while still in
+//! registers ([`Store`]), so a scaled update such as SGD's `W −= lr·Xᵀ·dY` never forms the
+//! product in memory. The kernel needs no heap memory: its scratch lives on the stack.
 
 use super::gemm::{Operands, Transpose};
 use std::arch::x86_64::*;
@@ -18,6 +22,39 @@ const NV: usize = 2;
 const NR: usize = NV * 8;
 const KC: usize = 256;
 const MC: usize = 128;
+
+/// How a tile's sum is combined with `C`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Store {
+    /// `C = sum`.
+    Overwrite,
+    /// `C += sum` (the sum starts from `C`'s value).
+    Accumulate,
+    /// `C = keep·C + scale·sum`: for `keep = 1` one fused multiply-add per element (a single
+    /// rounding of `c + scale·sum`), otherwise `keep·c` and `scale·sum` each rounded, then added.
+    Scaled {
+        /// Factor on the existing `C`.
+        keep: f32,
+        /// Factor on the product.
+        scale: f32,
+    },
+}
+
+impl Store {
+    /// The mode of the k blocks after the first: their partial sums are added to what the
+    /// first block stored.
+    fn after_first_block(self) -> Store {
+        match self {
+            Store::Overwrite | Store::Accumulate => Store::Accumulate,
+            Store::Scaled { scale, .. } => Store::Scaled { keep: 1.0, scale },
+        }
+    }
+
+    /// Whether the current value of `C` is read.
+    fn reads_c(self) -> bool {
+        self != Store::Overwrite
+    }
+}
 
 /// Operand geometry: element (i, p) of op(A) is at `a[i·a_rs + p·a_cs]`.
 #[derive(Clone, Copy)]
@@ -30,7 +67,7 @@ struct Geometry {
 ///
 /// # Safety
 /// AVX2 and FMA must be available; `a` must be readable at `i·a_rs + p·a_cs` for
-/// `i < ROWS, p < kc`; `b` at `p·ldb + 0..8·VECS` for `p < kc`; `c` readable (when `load_c`)
+/// `i < ROWS, p < kc`; `b` at `p·ldb + 0..8·VECS` for `p < kc`; `c` readable (unless `store` overwrites)
 /// and writable at `i·ldc + 0..8·VECS`.
 #[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx2,fma")]
@@ -42,12 +79,12 @@ unsafe fn tile<const ROWS: usize, const VECS: usize>(
     ldb: usize,
     c: *mut f32,
     ldc: usize,
-    load_c: bool,
+    store: Store,
 ) {
     // SAFETY: the caller guarantees every offset below is in bounds and that AVX2+FMA exist.
     unsafe {
         let mut acc = [[_mm256_setzero_ps(); VECS]; ROWS];
-        if load_c {
+        if store == Store::Accumulate {
             for (i, row) in acc.iter_mut().enumerate() {
                 for (v, reg) in row.iter_mut().enumerate() {
                     *reg = _mm256_loadu_ps(c.add(i * ldc + 8 * v));
@@ -70,9 +107,28 @@ unsafe fn tile<const ROWS: usize, const VECS: usize>(
             bp = bp.add(ldb);
             ap = ap.add(g.a_cs);
         }
-        for (i, row) in acc.iter().enumerate() {
-            for (v, reg) in row.iter().enumerate() {
-                _mm256_storeu_ps(c.add(i * ldc + 8 * v), *reg);
+        match store {
+            Store::Overwrite | Store::Accumulate => {
+                for (i, row) in acc.iter().enumerate() {
+                    for (v, reg) in row.iter().enumerate() {
+                        _mm256_storeu_ps(c.add(i * ldc + 8 * v), *reg);
+                    }
+                }
+            }
+            Store::Scaled { keep, scale } => {
+                let (keep_v, scale_v) = (_mm256_set1_ps(keep), _mm256_set1_ps(scale));
+                for (i, row) in acc.iter().enumerate() {
+                    for (v, reg) in row.iter().enumerate() {
+                        let at = c.add(i * ldc + 8 * v);
+                        let old = _mm256_loadu_ps(at);
+                        let new = if keep == 1.0 {
+                            _mm256_fmadd_ps(scale_v, *reg, old)
+                        } else {
+                            _mm256_add_ps(_mm256_mul_ps(keep_v, old), _mm256_mul_ps(scale_v, *reg))
+                        };
+                        _mm256_storeu_ps(at, new);
+                    }
+                }
             }
         }
     }
@@ -94,13 +150,13 @@ unsafe fn tile_dispatch(
     ldb: usize,
     c: *mut f32,
     ldc: usize,
-    load_c: bool,
+    store: Store,
 ) {
     macro_rules! go {
         ($r:literal) => {
             match vecs {
-                2 => tile::<$r, 2>(kc, a, g, b, ldb, c, ldc, load_c),
-                _ => tile::<$r, 1>(kc, a, g, b, ldb, c, ldc, load_c),
+                2 => tile::<$r, 2>(kc, a, g, b, ldb, c, ldc, store),
+                _ => tile::<$r, 1>(kc, a, g, b, ldb, c, ldc, store),
             }
         };
     }
@@ -117,14 +173,14 @@ unsafe fn tile_dispatch(
     }
 }
 
-/// `C = op(A)·op(B)` (or `C += …`) for columns `cols` of C; `c` points at the whole `m×n`
-/// output.
+/// `C = op(A)·op(B)` (or `C += …`, or `C = keep·C + scale·…`, as `store` says) for columns
+/// `cols` of C; `c` points at the whole `m×n` output.
 ///
 /// # Safety
 /// AVX2 and FMA must be available; `c` must be valid for reads and writes of `m·n` floats, and
 /// no one else may access columns `cols` of it during the call.
 #[target_feature(enable = "avx2,fma")]
-unsafe fn panels(ops: Operands<'_>, c: *mut f32, accumulate: bool, cols: std::ops::Range<usize>) {
+unsafe fn panels(ops: Operands<'_>, c: *mut f32, store: Store, cols: std::ops::Range<usize>) {
     let Operands {
         a,
         trans_a,
@@ -186,7 +242,11 @@ unsafe fn panels(ops: Operands<'_>, c: *mut f32, accumulate: bool, cols: std::op
                     }
                     (packed.as_ptr(), padded)
                 };
-                let load_c = accumulate || p0 > 0;
+                let block_store = if p0 == 0 {
+                    store
+                } else {
+                    store.after_first_block()
+                };
                 let mut i0 = ic;
                 while i0 < ic + mc {
                     let rows = MR.min(ic + mc - i0);
@@ -200,12 +260,12 @@ unsafe fn panels(ops: Operands<'_>, c: *mut f32, accumulate: bool, cols: std::op
                         // AVX2+FMA are enabled on this function, which is only called when the
                         // CPU has them.
                         unsafe {
-                            tile_dispatch(rows, vecs, kc, aptr, g, bptr, ldb, cptr, n, load_c)
+                            tile_dispatch(rows, vecs, kc, aptr, g, bptr, ldb, cptr, n, block_store)
                         };
                     } else {
                         for i in 0..rows {
                             for jj in 0..padded {
-                                c_tile[i * padded + jj] = if jj < width && load_c {
+                                c_tile[i * padded + jj] = if jj < width && block_store.reads_c() {
                                     // SAFETY: (i0 + i)·n + j0 + jj < m·n for jj < width.
                                     unsafe { *c.add((i0 + i) * n + j0 + jj) }
                                 } else {
@@ -225,7 +285,7 @@ unsafe fn panels(ops: Operands<'_>, c: *mut f32, accumulate: bool, cols: std::op
                                 ldb,
                                 c_tile.as_mut_ptr(),
                                 padded,
-                                true,
+                                block_store,
                             )
                         };
                         for i in 0..rows {
@@ -264,7 +324,7 @@ unsafe fn panels(ops: Operands<'_>, c: *mut f32, accumulate: bool, cols: std::op
 pub(crate) unsafe fn matmul(
     ops: Operands<'_>,
     c: *mut f32,
-    accumulate: bool,
+    store: Store,
     parts: usize,
     epilogue: Option<&(dyn Fn(usize, usize, usize, usize) + Sync)>,
 ) {
@@ -276,7 +336,7 @@ pub(crate) unsafe fn matmul(
     let run = move |cols: std::ops::Range<usize>| {
         // SAFETY: AVX2 and FMA were detected above; C holds m·n floats and lives through the
         // call (caller's contract); each caller below passes its own disjoint columns.
-        unsafe { panels(ops, base.get(), accumulate, cols.clone()) };
+        unsafe { panels(ops, base.get(), store, cols.clone()) };
         if let Some(epilogue) = epilogue {
             epilogue(0, ops.m, cols.start, cols.end);
         }
