@@ -115,6 +115,12 @@ pub struct Gradients {
 }
 
 impl Gradients {
+    /// Forgets every gradient, keeping the storage (see [`crate::Tape::backward_into`]).
+    pub fn clear(&mut self) {
+        self.params.clear();
+        self.vars.clear();
+    }
+
     pub(crate) fn add_param(&mut self, id: ParamId, grad: Tensor) {
         match self.params.get_mut(&id) {
             Some(existing) => existing.get_mut().axpy(1.0, &grad),

@@ -28,4 +28,4 @@ pub use check::{Tolerance, check_gradients};
 pub use gradients::{Gradients, Product};
 pub use ops::BatchMoments;
 pub use param::{Param, ParamId};
-pub use tape::{Backward, Tape, Var};
+pub use tape::{Backward, INLINE_INPUTS, InputGrads, Tape, Var};

@@ -4,7 +4,7 @@
 #![allow(clippy::cloned_ref_to_slice_refs)]
 
 use rand::{Rng, SeedableRng, rngs::StdRng};
-use strata_autograd::{Tape, Tolerance, Var, check_gradients};
+use strata_autograd::{InputGrads, Tape, Tolerance, Var, check_gradients};
 use strata_tensor::{Tensor, Unary};
 
 /// Random values in `±scale`, pushed at least `gap` away from zero (off the kinks of ReLU-like
@@ -236,14 +236,8 @@ fn a_broken_rule_is_caught() {
     struct WrongSquare;
     impl Backward for WrongSquare {
         // Deliberately ignores the upstream gradient.
-        fn backward(
-            &self,
-            _: &Tensor,
-            x: &[&Tensor],
-            _: &Tensor,
-            _: &[bool],
-        ) -> Vec<Option<Tensor>> {
-            vec![Some(x[0].scale(2.0))]
+        fn backward(&self, _: &Tensor, x: &[&Tensor], _: &Tensor, _: &[bool]) -> InputGrads {
+            [Some(x[0].scale(2.0))].into()
         }
     }
     let x = away_from_zero(&[3], 30, 1.0, 0.1);

@@ -1,6 +1,6 @@
 //! Structural tests of the tape (RELIABILITY.md T2).
 
-use strata_autograd::{Param, Tape};
+use strata_autograd::{InputGrads, Param, Tape};
 use strata_tensor::Tensor;
 
 #[test]
@@ -44,15 +44,9 @@ fn tape_input_gradient_is_not_computed_for_constants() {
     static ASKED_FOR_INPUT: AtomicBool = AtomicBool::new(false);
     struct Probe;
     impl Backward for Probe {
-        fn backward(
-            &self,
-            g: &Tensor,
-            _: &[&Tensor],
-            _: &Tensor,
-            needs: &[bool],
-        ) -> Vec<Option<Tensor>> {
+        fn backward(&self, g: &Tensor, _: &[&Tensor], _: &Tensor, needs: &[bool]) -> InputGrads {
             ASKED_FOR_INPUT.store(needs[0], Ordering::SeqCst);
-            vec![needs[0].then(|| g.clone()), needs[1].then(|| g.clone())]
+            [needs[0].then(|| g.clone()), needs[1].then(|| g.clone())].into()
         }
     }
     let w = Param::new("w", Tensor::ones(&[2]));

@@ -1,25 +1,24 @@
-//! Reuse of large tensor buffers within a thread.
+//! Reuse of tensor buffers within a thread.
 //!
-//! A training step creates and drops the same large tensors every step (a layer's weight
-//! gradient, activations at large batch sizes). Allocating them anew costs page faults and
-//! zero-filling every time, since the allocator hands memory of this size back to the system.
-//! A tensor whose buffer holds at least [`MIN_LEN`] elements therefore returns it here when it
-//! is dropped unshared, and kernels that overwrite their whole output take it back from here.
-//! The pool is per thread and bounded ([`MAX_BUFFERS`], [`MAX_BYTES`]); it is freed when the
-//! thread ends.
+//! A training step creates and drops the same tensors every step (activations, their
+//! gradients, a layer's weight gradient). Allocating them anew costs an allocator call for the
+//! buffer and one for its shared header, page faults and zero-filling for large ones. A tensor
+//! whose buffer is unshared when it is dropped therefore hands the whole shared buffer (header
+//! and storage) back here, and tensor constructors take one from here, so a training loop in
+//! steady state allocates nothing. The pool is per thread and bounded ([`MAX_BUFFERS`],
+//! [`MAX_BYTES`]); it is freed when the thread ends.
 
 use std::cell::RefCell;
+use std::sync::Arc;
 
-/// Buffers shorter than this are left to the allocator, which serves them quickly.
-pub const MIN_LEN: usize = 4096;
 /// At most this many buffers are kept per thread.
-pub const MAX_BUFFERS: usize = 16;
+pub const MAX_BUFFERS: usize = 96;
 /// At most this many bytes are kept per thread.
 pub const MAX_BYTES: usize = 64 << 20;
 
 #[derive(Default)]
 struct Free {
-    buffers: Vec<Vec<f32>>,
+    buffers: Vec<Arc<Vec<f32>>>,
     bytes: usize,
 }
 
@@ -27,57 +26,61 @@ thread_local! {
     static FREE: RefCell<Free> = RefCell::new(Free::default());
 }
 
-/// A vector of exactly `len` elements whose values are unspecified (whatever a dropped tensor
-/// held, or zeros): for kernels that write every element.
-pub(crate) fn take(len: usize) -> Vec<f32> {
-    if len >= MIN_LEN {
-        let reused = FREE
-            .try_with(|free| {
-                let mut free = free.borrow_mut();
-                // The smallest buffer that fits, if it is not more than twice too large.
-                let best = free
-                    .buffers
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, b)| b.capacity() >= len && b.capacity() <= 2 * len)
-                    .min_by_key(|(_, b)| b.capacity())
-                    .map(|(i, _)| i)?;
-                let buffer = free.buffers.swap_remove(best);
-                free.bytes -= buffer.capacity() * 4;
-                Some(buffer)
-            })
-            .ok()
-            .flatten();
-        if let Some(mut buffer) = reused {
-            if buffer.len() >= len {
-                buffer.truncate(len);
+/// An unshared buffer of exactly `len` elements whose values are unspecified (whatever a
+/// dropped tensor held, or zeros): for constructors that write every element.
+pub(crate) fn take(len: usize) -> Arc<Vec<f32>> {
+    let reused = FREE
+        .try_with(|free| {
+            let mut free = free.borrow_mut();
+            // A buffer of exactly this capacity (the usual case in a loop), else the smallest
+            // that fits, if it is not more than twice too large.
+            let best = free
+                .buffers
+                .iter()
+                .position(|b| b.capacity() == len)
+                .or_else(|| {
+                    free.buffers
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, b)| b.capacity() >= len && b.capacity() <= 2 * len)
+                        .min_by_key(|(_, b)| b.capacity())
+                        .map(|(i, _)| i)
+                })?;
+            let buffer = free.buffers.swap_remove(best);
+            free.bytes -= buffer.capacity() * 4;
+            Some(buffer)
+        })
+        .ok()
+        .flatten();
+    match reused {
+        Some(mut buffer) => {
+            let data = Arc::get_mut(&mut buffer).expect("pooled buffers are unshared");
+            if data.len() >= len {
+                data.truncate(len);
             } else {
-                buffer.resize(len, 0.0);
+                data.resize(len, 0.0);
             }
-            return buffer;
+            buffer
         }
+        None => Arc::new(vec![0.0; len]),
     }
-    vec![0.0; len]
 }
 
-/// Keeps `buffer` for a later [`take`] when it is large enough and the pool has room.
-pub(crate) fn give(buffer: Vec<f32>) {
+/// Keeps `buffer` (unshared) for a later [`take`] when the pool has room.
+pub(crate) fn give(buffer: Arc<Vec<f32>>) {
     let bytes = buffer.capacity() * 4;
-    if buffer.capacity() < MIN_LEN || bytes > MAX_BYTES {
+    if buffer.capacity() == 0 || bytes > MAX_BYTES {
         return;
     }
+    debug_assert_eq!(Arc::strong_count(&buffer), 1);
     let _ = FREE.try_with(|free| {
         let mut free = free.borrow_mut();
-        if free.buffers.len() == MAX_BUFFERS || free.bytes + bytes > MAX_BYTES {
-            // Make room by dropping the oldest buffer.
-            if free.buffers.is_empty() {
-                return;
-            }
+        // Make room by dropping the oldest buffers.
+        while !free.buffers.is_empty()
+            && (free.buffers.len() == MAX_BUFFERS || free.bytes + bytes > MAX_BYTES)
+        {
             let old = free.buffers.remove(0);
             free.bytes -= old.capacity() * 4;
-            if free.bytes + bytes > MAX_BYTES {
-                return;
-            }
         }
         free.bytes += bytes;
         free.buffers.push(buffer);
@@ -108,6 +111,7 @@ mod tests {
         let v = take(6000);
         assert_eq!(v.len(), 6000);
         assert_eq!(v.as_ptr(), ptr, "the dropped buffer is handed out again");
+        drop(v);
         assert_eq!(held().0, before);
         // A shared tensor's buffer is not pooled while a clone lives.
         let a = Tensor::zeros(&[5000]);
@@ -116,12 +120,18 @@ mod tests {
         assert_eq!(held().0, before);
         drop(b);
         assert_eq!(held().0, before + 1);
-        // Small buffers are left to the allocator.
-        drop(Tensor::zeros(&[10]));
-        assert_eq!(held().0, before + 1);
-        for _ in 0..3 * MAX_BUFFERS {
-            drop(Tensor::zeros(&[MIN_LEN]));
-        }
+        // Small buffers are kept too, header and all.
+        let small = Tensor::zeros(&[10]);
+        let header = small.as_slice().as_ptr();
+        drop(small);
+        assert_eq!(held().0, before + 2);
+        let again = Tensor::full(&[2, 5], 1.5);
+        assert_eq!(again.as_slice().as_ptr(), header, "the same buffer");
+        assert_eq!(again.as_slice(), &[1.5; 10]);
+        let live: Vec<Tensor> = (0..3 * MAX_BUFFERS)
+            .map(|i| Tensor::zeros(&[i + 1]))
+            .collect();
+        drop(live);
         let (count, bytes) = held();
         assert!(count <= MAX_BUFFERS && bytes <= MAX_BYTES);
     }

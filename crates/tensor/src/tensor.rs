@@ -18,15 +18,20 @@ pub struct Tensor {
     data: Arc<Vec<f32>>,
 }
 
-/// An unshared large buffer goes back to this thread's pool (see `pool.rs`).
+/// An unshared buffer goes back to this thread's pool (see `pool.rs`).
 impl Drop for Tensor {
     fn drop(&mut self) {
-        if self.data.capacity() >= crate::pool::MIN_LEN
-            && let Some(data) = Arc::get_mut(&mut self.data)
-        {
-            crate::pool::give(std::mem::take(data));
+        if Arc::get_mut(&mut self.data).is_some() {
+            let data = std::mem::replace(&mut self.data, empty());
+            crate::pool::give(data);
         }
     }
+}
+
+/// The shared empty buffer a dropped tensor holds while its own goes back to the pool.
+fn empty() -> Arc<Vec<f32>> {
+    static EMPTY: std::sync::OnceLock<Arc<Vec<f32>>> = std::sync::OnceLock::new();
+    Arc::clone(EMPTY.get_or_init(|| Arc::new(Vec::new())))
 }
 
 #[track_caller]
@@ -40,6 +45,14 @@ fn shape_of(dims: &[usize]) -> Shape {
 impl Tensor {
     pub(crate) fn from_parts(shape: Shape, data: Arc<Vec<f32>>) -> Tensor {
         debug_assert_eq!(shape.numel(), data.len());
+        Tensor { shape, data }
+    }
+
+    /// A tensor of `shape` whose elements `fill` writes, in a buffer from this thread's pool
+    /// (`fill` sees unspecified values and must write every element).
+    fn pooled(shape: Shape, fill: impl FnOnce(&mut [f32])) -> Tensor {
+        let mut data = crate::pool::take(shape.numel());
+        fill(Arc::get_mut(&mut data).expect("pooled buffers are unshared"));
         Tensor { shape, data }
     }
 
@@ -61,19 +74,12 @@ impl Tensor {
     /// A tensor with every element equal to `value`.
     #[track_caller]
     pub fn full(shape: &[usize], value: f32) -> Tensor {
-        let shape = shape_of(shape);
-        Tensor {
-            data: Arc::new(vec![value; shape.numel()]),
-            shape,
-        }
+        Tensor::pooled(shape_of(shape), |out| out.fill(value))
     }
 
     /// A rank-0 tensor holding one value.
     pub fn scalar(value: f32) -> Tensor {
-        Tensor {
-            shape: Shape::default(),
-            data: Arc::new(vec![value]),
-        }
+        Tensor::pooled(Shape::default(), |out| out.fill(value))
     }
 
     /// A tensor from row-major data; the length must equal the shape's element count.
@@ -109,17 +115,22 @@ impl Tensor {
     /// A tensor whose element at flat index `i` is `f(i)`.
     #[track_caller]
     pub fn from_fn(shape: &[usize], f: impl FnMut(usize) -> f32) -> Tensor {
-        let shape = shape_of(shape);
-        let data = (0..shape.numel()).map(f).collect();
-        Tensor {
-            shape,
-            data: Arc::new(data),
-        }
+        let mut f = f;
+        Tensor::pooled(shape_of(shape), |out| {
+            for (i, o) in out.iter_mut().enumerate() {
+                *o = f(i);
+            }
+        })
     }
 
     /// The dimensions.
     pub fn shape(&self) -> &[usize] {
         &self.shape
+    }
+
+    /// The dimensions as a [`Shape`] (a copy, no allocation).
+    pub fn dims(&self) -> Shape {
+        self.shape
     }
 
     /// The number of dimensions.
@@ -272,22 +283,9 @@ impl Tensor {
     fn gemm(&self, ta: Transpose, rhs: &Tensor, tb: Transpose, op: &str) -> Tensor {
         let (m, k, n) = self.product_dims(ta, rhs, tb, op);
         // Every element is overwritten (accumulate = false), so a reused buffer will do.
-        let mut out = crate::pool::take(m * n);
-        kernels::gemm::matmul(
-            self.as_slice(),
-            ta,
-            rhs.as_slice(),
-            tb,
-            m,
-            k,
-            n,
-            &mut out,
-            false,
-        );
-        Tensor {
-            shape: shape_of(&[m, n]),
-            data: Arc::new(out),
-        }
+        Tensor::pooled(shape_of(&[m, n]), |out| {
+            kernels::gemm::matmul(self.as_slice(), ta, rhs.as_slice(), tb, m, k, n, out, false)
+        })
     }
 
     /// `f(self · w + bias)` for a `[m, k]` input, a `[k, n]` weight and a `[n]` bias, in one
@@ -310,12 +308,9 @@ impl Tensor {
             }
             None => &[],
         };
-        let mut out = crate::pool::take(m * n);
-        kernels::gemm::matmul_bias_unary(self.as_slice(), w.as_slice(), m, k, n, bias, f, &mut out);
-        Tensor {
-            shape: shape_of(&[m, n]),
-            data: Arc::new(out),
-        }
+        Tensor::pooled(shape_of(&[m, n]), |out| {
+            kernels::gemm::matmul_bias_unary(self.as_slice(), w.as_slice(), m, k, n, bias, f, out)
+        })
     }
 
     /// Matrix product `self · rhs` of a `[m, k]` and a `[k, n]` tensor.
@@ -344,11 +339,11 @@ impl Tensor {
     pub fn transpose(&self) -> Tensor {
         let (r, c) = self.rows_cols("transpose");
         let src = self.as_slice();
-        let data = (0..r * c).map(|i| src[(i % r) * c + i / r]).collect();
-        Tensor {
-            shape: shape_of(&[c, r]),
-            data: Arc::new(data),
-        }
+        Tensor::pooled(shape_of(&[c, r]), |out| {
+            for (i, o) in out.iter_mut().enumerate() {
+                *o = src[(i % r) * c + i / r];
+            }
+        })
     }
 
     /// Adds `row` (shape `[k]`) to every row of `self` (last dimension `k`).
@@ -361,12 +356,9 @@ impl Tensor {
             row.shape(),
             self.shape()
         );
-        let mut out = crate::pool::take(self.len());
-        kernels::elementwise::add_row(self.as_slice(), row.as_slice(), &mut out);
-        Tensor {
-            shape: self.shape,
-            data: Arc::new(out),
-        }
+        Tensor::pooled(self.shape, |out| {
+            kernels::elementwise::add_row(self.as_slice(), row.as_slice(), out)
+        })
     }
 
     /// Sum over one axis, which is removed from the shape.
@@ -380,14 +372,13 @@ impl Tensor {
         let dims = self.shape();
         let outer: usize = dims[..axis].iter().product();
         let inner: usize = dims[axis + 1..].iter().product();
-        let mut out = vec![0.0; outer * inner];
-        kernels::reduce::sum_axis(self.as_slice(), outer, dims[axis], inner, &mut out);
-        let mut new: Vec<usize> = dims.to_vec();
-        new.remove(axis);
-        Tensor {
-            shape: shape_of(&new),
-            data: Arc::new(out),
-        }
+        let mut new = [0; crate::MAX_DIMS];
+        new[..axis].copy_from_slice(&dims[..axis]);
+        new[axis..dims.len() - 1].copy_from_slice(&dims[axis + 1..]);
+        Tensor::pooled(shape_of(&new[..dims.len() - 1]), |out| {
+            out.fill(0.0);
+            kernels::reduce::sum_axis(self.as_slice(), outer, dims[axis], inner, out)
+        })
     }
 
     /// Mean over one axis, which is removed from the shape.
@@ -407,20 +398,17 @@ impl Tensor {
         let inner: usize = dims[axis + 1..].iter().product();
         let src = self.as_slice();
         let m = mean.as_slice();
-        let mut squares = vec![0.0; self.len()];
-        for o in 0..outer {
-            for a in 0..n {
-                for i in 0..inner {
-                    let idx = (o * n + a) * inner + i;
-                    let d = src[idx] - m[o * inner + i];
-                    squares[idx] = d * d;
+        Tensor::pooled(self.shape, |squares| {
+            for o in 0..outer {
+                for a in 0..n {
+                    for i in 0..inner {
+                        let idx = (o * n + a) * inner + i;
+                        let d = src[idx] - m[o * inner + i];
+                        squares[idx] = d * d;
+                    }
                 }
             }
-        }
-        Tensor {
-            shape: self.shape,
-            data: Arc::new(squares),
-        }
+        })
         .mean_axis(axis)
     }
 
@@ -436,37 +424,29 @@ impl Tensor {
 
     /// Applies `f` to every element.
     pub fn map(&self, f: impl Fn(f32) -> f32) -> Tensor {
-        let data = self.data.iter().map(|&v| f(v)).collect();
-        Tensor {
-            shape: self.shape,
-            data: Arc::new(data),
-        }
+        Tensor::pooled(self.shape, |out| {
+            for (o, &v) in out.iter_mut().zip(self.data.iter()) {
+                *o = f(v);
+            }
+        })
     }
 
     /// Combines two same-shaped tensors element by element.
     #[track_caller]
     pub fn zip_map(&self, other: &Tensor, f: impl Fn(f32, f32) -> f32) -> Tensor {
         expect_same_shape("zip_map", self, other);
-        let data = self
-            .data
-            .iter()
-            .zip(other.data.iter())
-            .map(|(&a, &b)| f(a, b))
-            .collect();
-        Tensor {
-            shape: self.shape,
-            data: Arc::new(data),
-        }
+        Tensor::pooled(self.shape, |out| {
+            for ((o, &a), &b) in out.iter_mut().zip(self.data.iter()).zip(other.data.iter()) {
+                *o = f(a, b);
+            }
+        })
     }
 
     /// Every element multiplied by `alpha`.
     pub fn scale(&self, alpha: f32) -> Tensor {
-        let mut out = vec![0.0; self.len()];
-        kernels::elementwise::scale(alpha, self.as_slice(), &mut out);
-        Tensor {
-            shape: self.shape,
-            data: Arc::new(out),
-        }
+        Tensor::pooled(self.shape, |out| {
+            kernels::elementwise::scale(alpha, self.as_slice(), out)
+        })
     }
 
     /// `self += alpha · x` in place.
@@ -516,12 +496,9 @@ impl Tensor {
 
     /// The element-wise function `f` (an activation), SIMD-dispatched.
     pub fn unary(&self, f: Unary) -> Tensor {
-        let mut out = crate::pool::take(self.len());
-        kernels::activation::forward(f, self.as_slice(), &mut out);
-        Tensor {
-            shape: self.shape,
-            data: Arc::new(out),
-        }
+        Tensor::pooled(self.shape, |out| {
+            kernels::activation::forward(f, self.as_slice(), out)
+        })
     }
 
     /// `dy · f'(self)` where `y = f(self)`: the backward pass of [`Tensor::unary`].
@@ -529,45 +506,33 @@ impl Tensor {
     pub fn unary_backward(&self, f: Unary, y: &Tensor, dy: &Tensor) -> Tensor {
         expect_same_shape("unary_backward", self, y);
         expect_same_shape("unary_backward", self, dy);
-        let mut out = crate::pool::take(self.len());
-        kernels::activation::backward(f, self.as_slice(), y.as_slice(), dy.as_slice(), &mut out);
-        Tensor {
-            shape: self.shape,
-            data: Arc::new(out),
-        }
+        Tensor::pooled(self.shape, |out| {
+            kernels::activation::backward(f, self.as_slice(), y.as_slice(), dy.as_slice(), out)
+        })
     }
 
     /// Softmax over the last axis, computed stably.
     pub fn softmax(&self) -> Tensor {
         let cols = self.shape().last().copied().unwrap_or(1);
-        let mut out = vec![0.0; self.len()];
-        kernels::softmax::softmax_rows(self.as_slice(), cols, &mut out);
-        Tensor {
-            shape: self.shape,
-            data: Arc::new(out),
-        }
+        Tensor::pooled(self.shape, |out| {
+            kernels::softmax::softmax_rows(self.as_slice(), cols, out)
+        })
     }
 
     /// Log-softmax over the last axis, computed stably.
     pub fn log_softmax(&self) -> Tensor {
         let cols = self.shape().last().copied().unwrap_or(1);
-        let mut out = vec![0.0; self.len()];
-        kernels::softmax::log_softmax_rows(self.as_slice(), cols, &mut out);
-        Tensor {
-            shape: self.shape,
-            data: Arc::new(out),
-        }
+        Tensor::pooled(self.shape, |out| {
+            kernels::softmax::log_softmax_rows(self.as_slice(), cols, out)
+        })
     }
 
     #[track_caller]
     fn binary(&self, rhs: &Tensor, op: Binary) -> Tensor {
         expect_same_shape(op_name(op), self, rhs);
-        let mut out = vec![0.0; self.len()];
-        kernels::elementwise::binary(op, self.as_slice(), rhs.as_slice(), &mut out);
-        Tensor {
-            shape: self.shape,
-            data: Arc::new(out),
-        }
+        Tensor::pooled(self.shape, |out| {
+            kernels::elementwise::binary(op, self.as_slice(), rhs.as_slice(), out)
+        })
     }
 }
 

@@ -1,20 +1,20 @@
 //! Activations, softmax and PReLU.
 
-use crate::{Backward, Var};
+use crate::{Backward, InputGrads, Var};
 use strata_tensor::{Tensor, Unary};
 
 struct Activation(Unary);
 impl Backward for Activation {
     // dx = dy · f'(x), with f' from the SIMD derivative kernel.
-    fn backward(&self, g: &Tensor, x: &[&Tensor], y: &Tensor, _: &[bool]) -> Vec<Option<Tensor>> {
-        vec![Some(x[0].unary_backward(self.0, y, g))]
+    fn backward(&self, g: &Tensor, x: &[&Tensor], y: &Tensor, _: &[bool]) -> InputGrads {
+        [Some(x[0].unary_backward(self.0, y, g))].into()
     }
 }
 
 struct Softmax;
 impl Backward for Softmax {
     // y = softmax(x) per row: dx = y ⊙ (dy − Σ_j dy_j y_j).
-    fn backward(&self, g: &Tensor, _: &[&Tensor], y: &Tensor, _: &[bool]) -> Vec<Option<Tensor>> {
+    fn backward(&self, g: &Tensor, _: &[&Tensor], y: &Tensor, _: &[bool]) -> InputGrads {
         let cols = y.shape().last().copied().unwrap_or(1).max(1);
         let mut dx = vec![0.0; y.len()];
         for ((dx, y), g) in dx
@@ -27,14 +27,14 @@ impl Backward for Softmax {
                 *dx = y * (g - dot);
             }
         }
-        vec![Some(Tensor::from_vec(y.shape(), dx).expect("same shape"))]
+        [Some(Tensor::from_vec(y.shape(), dx).expect("same shape"))].into()
     }
 }
 
 struct LogSoftmax;
 impl Backward for LogSoftmax {
     // y = log softmax(x) per row: dx = dy − softmax(x) · Σ_j dy_j, with softmax(x) = e^y.
-    fn backward(&self, g: &Tensor, _: &[&Tensor], y: &Tensor, _: &[bool]) -> Vec<Option<Tensor>> {
+    fn backward(&self, g: &Tensor, _: &[&Tensor], y: &Tensor, _: &[bool]) -> InputGrads {
         let cols = y.shape().last().copied().unwrap_or(1).max(1);
         let mut dx = vec![0.0; y.len()];
         for ((dx, y), g) in dx
@@ -47,7 +47,7 @@ impl Backward for LogSoftmax {
                 *dx = g - y.exp() * total;
             }
         }
-        vec![Some(Tensor::from_vec(y.shape(), dx).expect("same shape"))]
+        [Some(Tensor::from_vec(y.shape(), dx).expect("same shape"))].into()
     }
 }
 
@@ -55,13 +55,7 @@ struct PRelu;
 impl Backward for PRelu {
     // y = x for x > 0, α·x otherwise (α per unit, broadcast over rows):
     // dx = dy for x > 0, α·dy otherwise; dα_j = Σ_i [x_ij ≤ 0] x_ij dy_ij.
-    fn backward(
-        &self,
-        g: &Tensor,
-        x: &[&Tensor],
-        _: &Tensor,
-        needs: &[bool],
-    ) -> Vec<Option<Tensor>> {
+    fn backward(&self, g: &Tensor, x: &[&Tensor], _: &Tensor, needs: &[bool]) -> InputGrads {
         let alpha = x[1].as_slice();
         let k = alpha.len().max(1);
         let xs = x[0].as_slice();
@@ -86,7 +80,7 @@ impl Backward for PRelu {
             }
             Tensor::from_vec(x[1].shape(), da).expect("same shape")
         });
-        vec![dx, dalpha]
+        [dx, dalpha].into()
     }
 }
 

@@ -1,101 +1,77 @@
 //! Element-wise arithmetic.
 
-use crate::{Backward, Var};
+use crate::{Backward, InputGrads, Var};
 use strata_tensor::{Tensor, expect_same_shape};
 
 struct Add;
 impl Backward for Add {
     // d(a + b) = da + db.
-    fn backward(
-        &self,
-        g: &Tensor,
-        _: &[&Tensor],
-        _: &Tensor,
-        needs: &[bool],
-    ) -> Vec<Option<Tensor>> {
-        vec![needs[0].then(|| g.clone()), needs[1].then(|| g.clone())]
+    fn backward(&self, g: &Tensor, _: &[&Tensor], _: &Tensor, needs: &[bool]) -> InputGrads {
+        [needs[0].then(|| g.clone()), needs[1].then(|| g.clone())].into()
     }
 }
 
 struct Sub;
 impl Backward for Sub {
     // d(a − b) = da − db.
-    fn backward(
-        &self,
-        g: &Tensor,
-        _: &[&Tensor],
-        _: &Tensor,
-        needs: &[bool],
-    ) -> Vec<Option<Tensor>> {
-        vec![needs[0].then(|| g.clone()), needs[1].then(|| -g)]
+    fn backward(&self, g: &Tensor, _: &[&Tensor], _: &Tensor, needs: &[bool]) -> InputGrads {
+        [needs[0].then(|| g.clone()), needs[1].then(|| -g)].into()
     }
 }
 
 struct Mul;
 impl Backward for Mul {
     // d(a·b) = b·da + a·db.
-    fn backward(
-        &self,
-        g: &Tensor,
-        x: &[&Tensor],
-        _: &Tensor,
-        needs: &[bool],
-    ) -> Vec<Option<Tensor>> {
-        vec![needs[0].then(|| g * x[1]), needs[1].then(|| g * x[0])]
+    fn backward(&self, g: &Tensor, x: &[&Tensor], _: &Tensor, needs: &[bool]) -> InputGrads {
+        [needs[0].then(|| g * x[1]), needs[1].then(|| g * x[0])].into()
     }
 }
 
 struct Div;
 impl Backward for Div {
     // d(a/b) = da/b − a·db/b².
-    fn backward(
-        &self,
-        g: &Tensor,
-        x: &[&Tensor],
-        y: &Tensor,
-        needs: &[bool],
-    ) -> Vec<Option<Tensor>> {
+    fn backward(&self, g: &Tensor, x: &[&Tensor], y: &Tensor, needs: &[bool]) -> InputGrads {
         let da = needs[0].then(|| g / x[1]);
         let db = needs[1].then(|| -&(&(g * y) / x[1]));
-        vec![da, db]
+        [da, db].into()
     }
 }
 
 struct Scale(f32);
 impl Backward for Scale {
-    fn backward(&self, g: &Tensor, _: &[&Tensor], _: &Tensor, _: &[bool]) -> Vec<Option<Tensor>> {
-        vec![Some(g.scale(self.0))]
+    fn backward(&self, g: &Tensor, _: &[&Tensor], _: &Tensor, _: &[bool]) -> InputGrads {
+        [Some(g.scale(self.0))].into()
     }
 }
 
 struct Shift;
 impl Backward for Shift {
-    fn backward(&self, g: &Tensor, _: &[&Tensor], _: &Tensor, _: &[bool]) -> Vec<Option<Tensor>> {
-        vec![Some(g.clone())]
+    fn backward(&self, g: &Tensor, _: &[&Tensor], _: &Tensor, _: &[bool]) -> InputGrads {
+        [Some(g.clone())].into()
     }
 }
 
 struct MulConst(Tensor);
 impl Backward for MulConst {
     // d(x·m) = m·dx for a constant m (a dropout mask, a target).
-    fn backward(&self, g: &Tensor, _: &[&Tensor], _: &Tensor, _: &[bool]) -> Vec<Option<Tensor>> {
-        vec![Some(g * &self.0)]
+    fn backward(&self, g: &Tensor, _: &[&Tensor], _: &Tensor, _: &[bool]) -> InputGrads {
+        [Some(g * &self.0)].into()
     }
 }
 
 struct Square;
 impl Backward for Square {
     // d x² = 2x·dx.
-    fn backward(&self, g: &Tensor, x: &[&Tensor], _: &Tensor, _: &[bool]) -> Vec<Option<Tensor>> {
-        vec![Some(g.zip_map(x[0], |g, x| 2.0 * x * g))]
+    fn backward(&self, g: &Tensor, x: &[&Tensor], _: &Tensor, _: &[bool]) -> InputGrads {
+        [Some(g.zip_map(x[0], |g, x| 2.0 * x * g))].into()
     }
 }
 
 struct Abs;
 impl Backward for Abs {
     // d|x| = sign(x)·dx (0 at 0, as TensorFlow does).
-    fn backward(&self, g: &Tensor, x: &[&Tensor], _: &Tensor, _: &[bool]) -> Vec<Option<Tensor>> {
-        vec![Some(g.zip_map(x[0], |g, x| {
+    fn backward(&self, g: &Tensor, x: &[&Tensor], _: &Tensor, _: &[bool]) -> InputGrads {
+        [Some(g.zip_map(x[0], |g, x| {
             if x > 0.0 {
                 g
             } else if x < 0.0 {
@@ -104,6 +80,7 @@ impl Backward for Abs {
                 0.0
             }
         }))]
+        .into()
     }
 }
 

@@ -5,7 +5,7 @@
 //! to `[ε, 1 − ε]` with `ε = 1e-7` before the logarithm, and no gradient flows through a
 //! clipped element.
 
-use crate::{Backward, Var};
+use crate::{Backward, InputGrads, Var};
 use strata_tensor::{Tensor, expect_same_shape};
 
 /// Keras's `backend.epsilon()`.
@@ -41,7 +41,7 @@ struct SparseSoftmaxCe {
 }
 impl Backward for SparseSoftmaxCe {
     // L = mean_i(−log softmax(z_i)[y_i]): dz_i = (softmax(z_i) − onehot(y_i)) / n.
-    fn backward(&self, g: &Tensor, _: &[&Tensor], _: &Tensor, _: &[bool]) -> Vec<Option<Tensor>> {
+    fn backward(&self, g: &Tensor, _: &[&Tensor], _: &Tensor, _: &[bool]) -> InputGrads {
         let (n, c) = (self.labels.len(), self.softmax.shape()[1]);
         let k = g.item() / n as f32;
         let mut dz = self.softmax.scale(k);
@@ -49,7 +49,7 @@ impl Backward for SparseSoftmaxCe {
         for (i, &y) in self.labels.iter().enumerate() {
             d[i * c + y] -= k;
         }
-        vec![Some(dz)]
+        [Some(dz)].into()
     }
 }
 
@@ -59,7 +59,7 @@ struct SoftmaxCe {
 }
 impl Backward for SoftmaxCe {
     // L = mean_i(−Σ_j t_ij log softmax(z_i)_j): dz_i = (softmax(z_i)·Σ_j t_ij − t_i) / n.
-    fn backward(&self, g: &Tensor, _: &[&Tensor], _: &Tensor, _: &[bool]) -> Vec<Option<Tensor>> {
+    fn backward(&self, g: &Tensor, _: &[&Tensor], _: &Tensor, _: &[bool]) -> InputGrads {
         let (n, c) = (self.softmax.shape()[0], self.softmax.shape()[1]);
         let k = g.item() / n as f32;
         let mut dz = vec![0.0; n * c];
@@ -73,7 +73,7 @@ impl Backward for SoftmaxCe {
                 *d = k * (s * total - t);
             }
         }
-        vec![Some(Tensor::from_vec(&[n, c], dz).expect("shape"))]
+        [Some(Tensor::from_vec(&[n, c], dz).expect("shape"))].into()
     }
 }
 
@@ -83,7 +83,7 @@ struct SparseCeProbs {
 impl Backward for SparseCeProbs {
     // With c = clip(p, ε, 1 − ε) and S = Σ_j c_j: L_i = −log c_iy + log S_i (Keras takes the log
     // of the clipped probabilities as logits), so dp_ij = [c unclipped] (1/S_i − [j = y]/c_iy) / n.
-    fn backward(&self, g: &Tensor, x: &[&Tensor], _: &Tensor, _: &[bool]) -> Vec<Option<Tensor>> {
+    fn backward(&self, g: &Tensor, x: &[&Tensor], _: &Tensor, _: &[bool]) -> InputGrads {
         let (n, c) = rows_cols("sparse_categorical_crossentropy", x[0]);
         let k = g.item() / n as f32;
         let mut dp = vec![0.0; n * c];
@@ -100,7 +100,7 @@ impl Backward for SparseCeProbs {
                 }
             }
         }
-        vec![Some(Tensor::from_vec(&[n, c], dp).expect("shape"))]
+        [Some(Tensor::from_vec(&[n, c], dp).expect("shape"))].into()
     }
 }
 
@@ -111,7 +111,7 @@ impl Backward for CeProbs {
     // With S = Σ_j p_j, q = p/S and c = clip(q, ε, 1 − ε): L_i = −Σ_j t_j log c_j.
     // dL/dq_j = −t_j/q_j where unclipped, and dq_j/dp_k = ([j = k] − q_j)/S, so
     // dp_k = (−t_k/q_k·[k unclipped] + Σ_j t_j [j unclipped]) / S, all divided by n.
-    fn backward(&self, g: &Tensor, x: &[&Tensor], _: &Tensor, _: &[bool]) -> Vec<Option<Tensor>> {
+    fn backward(&self, g: &Tensor, x: &[&Tensor], _: &Tensor, _: &[bool]) -> InputGrads {
         let (n, c) = rows_cols("categorical_crossentropy", x[0]);
         let k = g.item() / n as f32;
         let mut dp = vec![0.0; n * c];
@@ -134,7 +134,7 @@ impl Backward for CeProbs {
                 *d = k * (own + total) / s;
             }
         }
-        vec![Some(Tensor::from_vec(&[n, c], dp).expect("shape"))]
+        [Some(Tensor::from_vec(&[n, c], dp).expect("shape"))].into()
     }
 }
 
@@ -143,10 +143,10 @@ struct SigmoidBce {
 }
 impl Backward for SigmoidBce {
     // L = mean(max(z, 0) − z·t + log(1 + e^{−|z|})): dz = (σ(z) − t) / N.
-    fn backward(&self, g: &Tensor, x: &[&Tensor], _: &Tensor, _: &[bool]) -> Vec<Option<Tensor>> {
+    fn backward(&self, g: &Tensor, x: &[&Tensor], _: &Tensor, _: &[bool]) -> InputGrads {
         let k = g.item() / x[0].len().max(1) as f32;
         let s = x[0].unary(strata_tensor::Unary::Sigmoid);
-        vec![Some(s.zip_map(&self.targets, |s, t| k * (s - t)))]
+        [Some(s.zip_map(&self.targets, |s, t| k * (s - t)))].into()
     }
 }
 
@@ -156,7 +156,7 @@ struct BceProbs {
 impl Backward for BceProbs {
     // c = clip(p, ε, 1 − ε); L = mean(−t·log(c + ε) − (1 − t)·log(1 − c + ε)):
     // dp = [p unclipped]·(−t/(c + ε) + (1 − t)/(1 − c + ε)) / N.
-    fn backward(&self, g: &Tensor, x: &[&Tensor], _: &Tensor, _: &[bool]) -> Vec<Option<Tensor>> {
+    fn backward(&self, g: &Tensor, x: &[&Tensor], _: &Tensor, _: &[bool]) -> InputGrads {
         let k = g.item() / x[0].len().max(1) as f32;
         let dp = x[0].zip_map(&self.targets, |p, t| {
             if p > EPSILON && p < 1.0 - EPSILON {
@@ -165,7 +165,7 @@ impl Backward for BceProbs {
                 0.0
             }
         });
-        vec![Some(dp)]
+        [Some(dp)].into()
     }
 }
 
@@ -174,9 +174,9 @@ struct Mse {
 }
 impl Backward for Mse {
     // L = mean((p − t)²): dp = 2(p − t) / N.
-    fn backward(&self, g: &Tensor, x: &[&Tensor], _: &Tensor, _: &[bool]) -> Vec<Option<Tensor>> {
+    fn backward(&self, g: &Tensor, x: &[&Tensor], _: &Tensor, _: &[bool]) -> InputGrads {
         let k = 2.0 * g.item() / x[0].len().max(1) as f32;
-        vec![Some(x[0].zip_map(&self.targets, |p, t| k * (p - t)))]
+        [Some(x[0].zip_map(&self.targets, |p, t| k * (p - t)))].into()
     }
 }
 

@@ -1,23 +1,18 @@
 //! Matrix product and bias add.
 
-use crate::{Backward, Product, Var};
+use crate::{Backward, InputGrads, Product, Var};
 use strata_tensor::{Tensor, Transpose, Unary};
 
 struct MatMul;
 impl Backward for MatMul {
     // C = A·B: dA = dC·Bᵀ, dB = Aᵀ·dC. Neither transpose is materialised, and dA is skipped
     // entirely when A is a constant (the input batch), which saves a third of a layer's FLOPs.
-    fn backward(
-        &self,
-        g: &Tensor,
-        x: &[&Tensor],
-        _: &Tensor,
-        needs: &[bool],
-    ) -> Vec<Option<Tensor>> {
-        vec![
+    fn backward(&self, g: &Tensor, x: &[&Tensor], _: &Tensor, needs: &[bool]) -> InputGrads {
+        [
             needs[0].then(|| g.matmul_nt(x[1])),
             needs[1].then(|| x[0].matmul_tn(g)),
         ]
+        .into()
     }
 
     // A parameter operand's gradient left in factors: dA = dC·Bᵀ, dB = Aᵀ·dC.
@@ -43,13 +38,7 @@ impl Backward for MatMul {
 struct AddRow;
 impl Backward for AddRow {
     // y[i, j] = x[i, j] + b[j]: dx = dy, db[j] = Σ_i dy[i, j].
-    fn backward(
-        &self,
-        g: &Tensor,
-        x: &[&Tensor],
-        _: &Tensor,
-        needs: &[bool],
-    ) -> Vec<Option<Tensor>> {
+    fn backward(&self, g: &Tensor, x: &[&Tensor], _: &Tensor, needs: &[bool]) -> InputGrads {
         let k = x[1].len();
         let db = needs[1].then(|| {
             let rows = g.len() / k.max(1);
@@ -57,7 +46,7 @@ impl Backward for AddRow {
                 .expect("same element count")
                 .sum_axis(0)
         });
-        vec![needs[0].then(|| g.clone()), db]
+        [needs[0].then(|| g.clone()), db].into()
     }
 }
 

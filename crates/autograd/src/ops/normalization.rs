@@ -1,6 +1,6 @@
 //! Batch normalization over the rows of a `[batch, channels]` value.
 
-use crate::{Backward, Var};
+use crate::{Backward, InputGrads, Var};
 use strata_tensor::{Tensor, kernels::reduce};
 
 /// The batch statistics a training-mode batch normalization computed (for moving averages).
@@ -20,13 +20,7 @@ struct BatchNormTrain {
 impl Backward for BatchNormTrain {
     // y = γ·x̂ + β with x̂ = (x − μ)/√(σ² + ε) and μ, σ² the batch moments:
     // dβ = Σ dy, dγ = Σ dy·x̂, dx = γ/(n√(σ² + ε)) · (n·dy − dβ − x̂·dγ).
-    fn backward(
-        &self,
-        g: &Tensor,
-        x: &[&Tensor],
-        _: &Tensor,
-        needs: &[bool],
-    ) -> Vec<Option<Tensor>> {
+    fn backward(&self, g: &Tensor, x: &[&Tensor], _: &Tensor, needs: &[bool]) -> InputGrads {
         let c = self.inv_std.len();
         let n = g.len() / c.max(1);
         let gamma = x[1].as_slice();
@@ -56,11 +50,12 @@ impl Backward for BatchNormTrain {
             Tensor::from_vec(g.shape(), dx).expect("same shape")
         });
         let shape = [c];
-        vec![
+        [
             dx,
             needs[1].then(|| Tensor::from_vec(&shape, dgamma).expect("shape [c]")),
             needs[2].then(|| Tensor::from_vec(&shape, dbeta).expect("shape [c]")),
         ]
+        .into()
     }
 }
 
@@ -72,13 +67,7 @@ struct ScaleShift {
 impl Backward for ScaleShift {
     // Inference: y = γ·(x − m)/√(v + ε) + β with fixed m, v: dx = dy·γ/√(v + ε),
     // dγ = Σ dy·x̂, dβ = Σ dy.
-    fn backward(
-        &self,
-        g: &Tensor,
-        _: &[&Tensor],
-        _: &Tensor,
-        needs: &[bool],
-    ) -> Vec<Option<Tensor>> {
+    fn backward(&self, g: &Tensor, _: &[&Tensor], _: &Tensor, needs: &[bool]) -> InputGrads {
         let c = self.scale.len();
         let gs = g.as_slice();
         let dx = needs[0].then(|| {
@@ -100,11 +89,12 @@ impl Backward for ScaleShift {
                 dgamma[j] += row_g[j] * row_x[j];
             }
         }
-        vec![
+        [
             dx,
             needs[1].then(|| Tensor::from_vec(&[c], dgamma).expect("shape [c]")),
             needs[2].then(|| Tensor::from_vec(&[c], dbeta).expect("shape [c]")),
         ]
+        .into()
     }
 }
 

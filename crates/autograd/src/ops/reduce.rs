@@ -1,21 +1,21 @@
 //! Reductions to a scalar.
 
-use crate::{Backward, Var};
+use crate::{Backward, InputGrads, Var};
 use strata_tensor::Tensor;
 
 struct Sum;
 impl Backward for Sum {
     // d Σx = 1 for every element.
-    fn backward(&self, g: &Tensor, x: &[&Tensor], _: &Tensor, _: &[bool]) -> Vec<Option<Tensor>> {
-        vec![Some(Tensor::full(x[0].shape(), g.item()))]
+    fn backward(&self, g: &Tensor, x: &[&Tensor], _: &Tensor, _: &[bool]) -> InputGrads {
+        [Some(Tensor::full(x[0].shape(), g.item()))].into()
     }
 }
 
 struct Mean;
 impl Backward for Mean {
-    fn backward(&self, g: &Tensor, x: &[&Tensor], _: &Tensor, _: &[bool]) -> Vec<Option<Tensor>> {
+    fn backward(&self, g: &Tensor, x: &[&Tensor], _: &Tensor, _: &[bool]) -> InputGrads {
         let n = x[0].len().max(1) as f32;
-        vec![Some(Tensor::full(x[0].shape(), g.item() / n))]
+        [Some(Tensor::full(x[0].shape(), g.item() / n))].into()
     }
 }
 

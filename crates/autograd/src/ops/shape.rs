@@ -1,12 +1,12 @@
 //! Shape changes.
 
-use crate::{Backward, Var};
+use crate::{Backward, InputGrads, Var};
 use strata_tensor::{ShapeError, Tensor};
 
 struct Reshape;
 impl Backward for Reshape {
-    fn backward(&self, g: &Tensor, x: &[&Tensor], _: &Tensor, _: &[bool]) -> Vec<Option<Tensor>> {
-        vec![Some(g.reshape(x[0].shape()).expect("same element count"))]
+    fn backward(&self, g: &Tensor, x: &[&Tensor], _: &Tensor, _: &[bool]) -> InputGrads {
+        [Some(g.reshape(x[0].shape()).expect("same element count"))].into()
     }
 }
 
