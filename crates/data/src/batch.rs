@@ -108,10 +108,16 @@ impl<'d> Batches<'d> {
         self.position = end;
         let l = self.dataset.sample_len();
         let n = indices.len();
-        let mut shape = Vec::with_capacity(1 + self.dataset.sample_shape().len());
-        shape.push(n);
-        shape.extend_from_slice(self.dataset.sample_shape());
-        if batch.inputs.shape() != shape.as_slice() {
+        let sample_shape = self.dataset.sample_shape();
+        let same_shape = batch
+            .inputs
+            .shape()
+            .split_first()
+            .is_some_and(|(&rows, rest)| rows == n && rest == sample_shape);
+        if !same_shape {
+            let mut shape = Vec::with_capacity(1 + sample_shape.len());
+            shape.push(n);
+            shape.extend_from_slice(sample_shape);
             batch.inputs = Tensor::zeros(&shape);
         }
         // Ask for every row of this batch before converting any: the rows are scattered over

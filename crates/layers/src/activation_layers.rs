@@ -173,6 +173,10 @@ impl Layer for PReLU {
         self.alpha.iter_mut().collect()
     }
 
+    fn for_each_variable_mut(&mut self, f: &mut dyn FnMut(&mut Param)) {
+        self.alpha.iter_mut().for_each(f)
+    }
+
     fn trainable(&self) -> bool {
         self.trainable
     }

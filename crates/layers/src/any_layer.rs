@@ -80,6 +80,10 @@ impl Layer for AnyLayer {
         self.inner_mut().variables_mut()
     }
 
+    fn for_each_variable_mut(&mut self, f: &mut dyn FnMut(&mut Param)) {
+        self.inner_mut().for_each_variable_mut(f)
+    }
+
     fn regularization<'t>(&self, tape: &'t Tape) -> Option<Var<'t>> {
         self.inner().regularization(tape)
     }

@@ -303,6 +303,18 @@ impl Layer for BatchNormalization {
         .collect()
     }
 
+    fn for_each_variable_mut(&mut self, f: &mut dyn FnMut(&mut Param)) {
+        [
+            &mut self.gamma,
+            &mut self.beta,
+            &mut self.moving_mean,
+            &mut self.moving_variance,
+        ]
+        .into_iter()
+        .flatten()
+        .for_each(f)
+    }
+
     fn trainable(&self) -> bool {
         self.trainable
     }

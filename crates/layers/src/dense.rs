@@ -255,6 +255,13 @@ impl Layer for Dense {
         self.kernel.iter_mut().chain(self.bias.iter_mut()).collect()
     }
 
+    fn for_each_variable_mut(&mut self, f: &mut dyn FnMut(&mut Param)) {
+        self.kernel
+            .iter_mut()
+            .chain(self.bias.iter_mut())
+            .for_each(f)
+    }
+
     fn regularization<'t>(&self, tape: &'t Tape) -> Option<Var<'t>> {
         let terms = [
             (&self.kernel, self.kernel_regularizer),

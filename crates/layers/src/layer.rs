@@ -52,6 +52,15 @@ pub trait Layer {
         Vec::new()
     }
 
+    /// Calls `f` on each variable, mutably, in the order of [`Layer::variables_mut`], without
+    /// collecting them (a training step uses this, so that it allocates nothing). The default
+    /// goes through `variables_mut`; layers with variables override it.
+    fn for_each_variable_mut(&mut self, f: &mut dyn FnMut(&mut Param)) {
+        for p in self.variables_mut() {
+            f(p);
+        }
+    }
+
     /// The sum of the weight penalties of the *trainable* variables, if any.
     fn regularization<'t>(&self, _tape: &'t Tape) -> Option<Var<'t>> {
         None

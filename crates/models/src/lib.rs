@@ -21,6 +21,8 @@
 //! # Ok::<(), strata::ModelError>(())
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod callback;
 mod error;
 mod logs;

@@ -15,11 +15,10 @@ impl Logs {
     }
 
     /// Sets `key` (replacing an earlier value, else appending).
-    pub fn insert(&mut self, key: impl Into<String>, value: f32) {
-        let key = key.into();
-        match self.entries.iter_mut().find(|(k, _)| *k == key) {
+    pub fn insert(&mut self, key: impl AsRef<str> + Into<String>, value: f32) {
+        match self.entries.iter_mut().find(|(k, _)| k == key.as_ref()) {
             Some(entry) => entry.1 = value,
-            None => self.entries.push((key, value)),
+            None => self.entries.push((key.into(), value)),
         }
     }
 

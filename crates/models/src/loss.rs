@@ -67,8 +67,8 @@ pub(crate) fn float_targets(batch: &Batch, width: usize, loss: &str) -> Result<T
             "{loss}: the model outputs {width} values per sample but the data has one class label each; use sparse_categorical_crossentropy for integer labels, or one-hot targets"
         )));
     }
-    let labels: Vec<f32> = batch.labels.iter().map(|&l| l as f32).collect();
-    Ok(Tensor::from_vec(&[labels.len(), 1], labels)?)
+    let labels = &batch.labels;
+    Ok(Tensor::from_fn(&[labels.len(), 1], |i| labels[i] as f32))
 }
 
 impl Loss {

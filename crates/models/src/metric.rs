@@ -56,16 +56,17 @@ impl Metric {
             },
             Loss::BinaryCrossentropy { .. } => {
                 // Keras's binary_accuracy thresholds predictions at 0.5 (even for logits).
-                let targets: Vec<f32> = match &batch.targets {
-                    Some(t) => t.as_slice().to_vec(),
-                    None => batch.labels.iter().map(|&l| l as f32).collect(),
+                let hits = |targets: &mut dyn Iterator<Item = f32>| {
+                    pred.as_slice()
+                        .iter()
+                        .zip(targets)
+                        .filter(|&(&p, t)| (p > 0.5) == (t > 0.5))
+                        .count()
                 };
-                let hits = pred
-                    .as_slice()
-                    .iter()
-                    .zip(&targets)
-                    .filter(|&(&p, &t)| (p > 0.5) == (t > 0.5))
-                    .count();
+                let hits = match &batch.targets {
+                    Some(t) => hits(&mut t.as_slice().iter().copied()),
+                    None => hits(&mut batch.labels.iter().map(|&l| l as f32)),
+                };
                 hits as f64 / width.max(1) as f64
             }
             Loss::MeanSquaredError => match &batch.targets {

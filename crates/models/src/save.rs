@@ -235,6 +235,7 @@ impl Sequential {
                 loss: c.loss,
                 metrics: c.metrics,
                 trainable,
+                grads: Default::default(),
             });
         }
         Ok(model)

@@ -3,7 +3,7 @@
 use crate::callback::Callback;
 use crate::progress::Progress;
 use crate::{History, Logs, Loss, Metric, ModelError, Sequential};
-use strata_autograd::{Param, ParamId, Tape};
+use strata_autograd::{Gradients, Param, ParamId, Tape};
 use strata_data::{Batch, Dataset, Order};
 use strata_layers::{Layer, Mode};
 use strata_optim::{Optimizer, OptimizerConfig};
@@ -17,6 +17,8 @@ pub(crate) struct Compiled {
     pub metrics: Vec<Metric>,
     /// The trainable variables when compiled; `fit` refuses to run if this changed.
     pub trainable: Vec<ParamId>,
+    /// The gradients' storage, empty between steps and reused by each.
+    pub grads: Gradients,
 }
 
 /// How `fit` runs (Keras's keyword arguments, with Keras's defaults).
@@ -117,6 +119,7 @@ impl Sequential {
             loss,
             metrics: metrics.to_vec(),
             trainable: trainable_ids(self),
+            grads: Gradients::default(),
         });
         Ok(())
     }
@@ -130,6 +133,7 @@ impl Sequential {
                 loss: c.loss,
                 metrics: c.metrics.clone(),
                 trainable: Vec::new(),
+                grads: Gradients::default(),
             });
             let ids = trainable_ids(&self);
             if let Some(c) = &mut self.compiled {
@@ -200,14 +204,26 @@ impl Sequential {
             }
         }
         let loss_value = loss.value().item();
-        let grads = tape.backward(loss);
+        let mut grads = std::mem::take(&mut compiled.grads);
+        tape.backward_into(loss, &mut grads);
         drop(tape);
-        let mut vars: Vec<&mut Param> = layers
-            .iter_mut()
-            .flat_map(|l| l.layer.variables_mut())
-            .filter(|p| p.trainable)
-            .collect();
-        compiled.optimizer.apply(&mut vars, &grads)?;
+        // The trainable variables, visited where the layers hold them (nothing collected).
+        let applied = compiled.optimizer.apply_visiting(
+            &mut |f: &mut dyn FnMut(&mut Param)| {
+                for l in layers.iter_mut() {
+                    l.layer.for_each_variable_mut(&mut |p| {
+                        if p.trainable {
+                            f(p)
+                        }
+                    });
+                }
+            },
+            &grads,
+            |_| {},
+        );
+        grads.clear();
+        compiled.grads = grads;
+        applied?;
         for l in layers.iter_mut().filter(|l| l.layer.trainable()) {
             l.layer.apply_constraints();
         }
@@ -270,6 +286,8 @@ impl Sequential {
                 .map(|c| (c.loss, c.metrics.clone()))
                 .expect("compiled");
             let mut step = 0;
+            // Reused every step (its keys are set once).
+            let mut batch_logs = Logs::default();
             while batches.fill(&mut batch) {
                 for cb in options.callbacks.iter_mut() {
                     cb.on_batch_begin(step, self)?;
@@ -281,7 +299,6 @@ impl Sequential {
                 for m in &metrics.1 {
                     correct += m.correct(metrics.0, &predictions, &batch);
                 }
-                let mut batch_logs = Logs::default();
                 if !metrics.1.is_empty() {
                     batch_logs.insert("accuracy", (correct / seen as f64) as f32);
                 }

@@ -134,7 +134,35 @@ pub struct Optimizer {
     #[serde(skip)]
     bound: Option<Vec<ParamId>>,
     built: bool,
+    /// Per-step lists, kept so that a step allocates nothing.
+    #[serde(skip)]
+    scratch: Scratch,
 }
+
+/// Which variables a step updates from a formed gradient (with that gradient) and which
+/// straight from a product's factors, by index.
+#[derive(Clone, Debug, Default)]
+struct Scratch {
+    formed_ids: Vec<usize>,
+    formed: Vec<Tensor>,
+    direct: Vec<usize>,
+}
+
+impl Scratch {
+    fn clear(&mut self) {
+        self.formed_ids.clear();
+        self.formed.clear();
+        self.direct.clear();
+    }
+}
+
+/// The trainable variables given to [`Optimizer::apply_visiting`]: called with `f`, it calls
+/// `f` on every variable, in the same order every time.
+pub type VisitVariables<'a> = dyn FnMut(&mut dyn FnMut(&mut Param)) + 'a;
+
+/// The most slot variables any algorithm keeps per variable (Adam with AMSGrad, centered
+/// RMSProp with momentum: 3).
+const MAX_SLOTS: usize = 3;
 
 fn check(
     ok: bool,
@@ -239,6 +267,7 @@ impl Optimizer {
             u_product: 1.0,
             bound: None,
             built: false,
+            scratch: Scratch::default(),
         })
     }
 
@@ -344,24 +373,42 @@ impl Optimizer {
             + nadam
     }
 
-    fn bind(&mut self, vars: &[&mut Param]) -> Result<(), OptimError> {
-        let ids: Vec<ParamId> = vars.iter().map(|p| p.id()).collect();
+    fn bind(&mut self, visit: &mut VisitVariables<'_>) -> Result<(), OptimError> {
         if !self.built {
             let n = self.config.algorithm.slots();
-            self.slots = vars
-                .iter()
-                .map(|p| {
+            let (mut ids, mut slots, mut shapes) = (Vec::new(), Vec::new(), Vec::new());
+            visit(&mut |p: &mut Param| {
+                ids.push(p.id());
+                slots.push(
                     (0..n)
                         .map(|i| Tensor::full(p.shape(), self.config.algorithm.initial_slot(i)))
-                        .collect()
-                })
-                .collect();
-            self.shapes = vars.iter().map(|p| p.shape().to_vec()).collect();
+                        .collect(),
+                );
+                shapes.push(p.shape().to_vec());
+            });
+            self.slots = slots;
+            self.shapes = shapes;
             self.built = true;
             self.bound = Some(ids);
             return Ok(());
         }
-        let describe = |shapes: Vec<Vec<usize>>| {
+        // The usual case, checked without allocating: the same variables as last step.
+        if let Some(bound) = &self.bound {
+            let (mut index, mut same) = (0, true);
+            visit(&mut |p: &mut Param| {
+                same &= bound.get(index) == Some(&p.id());
+                index += 1;
+            });
+            if same && index == bound.len() {
+                return Ok(());
+            }
+        }
+        let (mut ids, mut shapes) = (Vec::new(), Vec::new());
+        visit(&mut |p: &mut Param| {
+            ids.push(p.id());
+            shapes.push(p.shape().to_vec());
+        });
+        let describe = |shapes: &[Vec<usize>]| {
             format!(
                 "{} ({})",
                 shapes.len(),
@@ -372,25 +419,15 @@ impl Optimizer {
                     .join(", ")
             )
         };
-        match &self.bound {
-            Some(bound) if *bound == ids => Ok(()),
-            Some(_) => Err(OptimError::VariablesChanged {
-                expected: describe(self.shapes.clone()),
-                found: describe(vars.iter().map(|p| p.shape().to_vec()).collect()),
-            }),
-            None => {
-                // Loaded from a checkpoint: bind to variables of the same count and shapes.
-                let shapes: Vec<Vec<usize>> = vars.iter().map(|p| p.shape().to_vec()).collect();
-                if shapes != self.shapes {
-                    return Err(OptimError::VariablesChanged {
-                        expected: describe(self.shapes.clone()),
-                        found: describe(shapes),
-                    });
-                }
-                self.bound = Some(ids);
-                Ok(())
-            }
+        if self.bound.is_some() || shapes != self.shapes {
+            return Err(OptimError::VariablesChanged {
+                expected: describe(&self.shapes),
+                found: describe(&shapes),
+            });
         }
+        // Loaded from a checkpoint: bound to variables of the same count and shapes.
+        self.bound = Some(ids);
+        Ok(())
     }
 
     /// Applies one update to the trainable variables `vars` from their gradients, in Keras's
@@ -410,9 +447,27 @@ impl Optimizer {
         &mut self,
         vars: &mut [&mut Param],
         grads: &Gradients,
+        constrain: impl FnMut(&mut Param),
+    ) -> Result<(), OptimError> {
+        self.apply_visiting(
+            &mut |f: &mut dyn FnMut(&mut Param)| vars.iter_mut().for_each(|p| f(p)),
+            grads,
+            constrain,
+        )
+    }
+
+    /// [`Optimizer::apply_with_constraints`] for variables reached through a visitor instead
+    /// of a slice (see [`VisitVariables`]), so that a model can hand over the variables its
+    /// layers own without collecting them: a step in steady state allocates nothing. The
+    /// visitor is called a few times per step and must present the same variables in the
+    /// same order each time.
+    pub fn apply_visiting(
+        &mut self,
+        visit: &mut VisitVariables<'_>,
+        grads: &Gradients,
         mut constrain: impl FnMut(&mut Param),
     ) -> Result<(), OptimError> {
-        self.bind(vars)?;
+        self.bind(visit)?;
         let lr = self.learning_rate();
         // SGD (plain, or with momentum but not Nesterov's) with nothing between the gradient
         // and the update (no clipping, no weight decay) takes a gradient that is still a
@@ -427,9 +482,12 @@ impl Optimizer {
             Algorithm::Sgd { momentum, nesterov } if momentum == 0.0 || !nesterov
         ) && self.config.clipping.is_none()
             && self.config.weight_decay.is_none_or(|wd| wd <= 0.0);
-        let mut direct_updates: Vec<(usize, &Product)> = Vec::new();
-        let mut updates: Vec<(usize, Tensor)> = Vec::with_capacity(vars.len());
-        for (i, p) in vars.iter().enumerate() {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        let mut index = 0;
+        visit(&mut |p: &mut Param| {
+            let i = index;
+            index += 1;
             let product = if direct { grads.product(p) } else { None };
             let formed = if product.is_none() {
                 grads.get(p)
@@ -440,7 +498,7 @@ impl Optimizer {
             let shape: &[usize] = match (&product_shape, formed) {
                 (Some(shape), _) => shape,
                 (None, Some(g)) => g.shape(),
-                (None, None) => continue,
+                (None, None) => return,
             };
             assert_eq!(
                 shape,
@@ -450,47 +508,54 @@ impl Optimizer {
                 shape,
                 p.shape()
             );
-            if let Some(product) = product {
-                direct_updates.push((i, product));
+            if product.is_some() {
+                scratch.direct.push(i);
             } else if let Some(g) = formed {
-                updates.push((i, g.clone()));
+                scratch.formed_ids.push(i);
+                scratch.formed.push(g.clone());
             }
-        }
+        });
         if let Some(clipping) = self.config.clipping {
-            let mut gs: Vec<Tensor> = updates.iter().map(|(_, g)| g.clone()).collect();
-            clipping.apply(&mut gs);
-            for ((_, g), c) in updates.iter_mut().zip(gs) {
-                *g = c;
-            }
+            clipping.apply(&mut scratch.formed);
         }
-        if let Some(wd) = self.config.weight_decay
-            && wd > 0.0
-        {
-            for (i, _) in &updates {
-                let w = vars[*i].value.as_mut_slice();
-                let k = wd * lr;
-                w.iter_mut().for_each(|v| *v -= *v * k);
-            }
-        }
+        let decay = self.config.weight_decay.filter(|&wd| wd > 0.0);
         if let Algorithm::Nadam { beta_1, .. } = self.config.algorithm {
             let t = (self.iterations + 1) as f64;
             self.u_product *= beta_1 as f64 * (1.0 - 0.5 * 0.96f64.powf(t));
         }
-        for (i, g) in &updates {
-            self.update(*i, &mut vars[*i].value, g, lr);
-            constrain(vars[*i]);
-        }
-        for &(i, product) in &direct_updates {
-            match self.config.algorithm {
-                Algorithm::Sgd { momentum, .. } if momentum != 0.0 => {
-                    let m = &mut self.slots[i][0];
-                    product.scale_add_to(momentum, -lr, m);
-                    add_assign(vars[i].value.as_mut_slice(), m.as_slice());
+        // Every variable's decay and update depend on that variable alone, so they run
+        // variable by variable, in one more visit.
+        let (mut index, mut next_formed, mut next_direct) = (0, 0, 0);
+        visit(&mut |p: &mut Param| {
+            let i = index;
+            index += 1;
+            if scratch.formed_ids.get(next_formed) == Some(&i) {
+                let g = &scratch.formed[next_formed];
+                next_formed += 1;
+                if let Some(wd) = decay {
+                    let k = wd * lr;
+                    p.value.as_mut_slice().iter_mut().for_each(|v| *v -= *v * k);
                 }
-                _ => product.add_scaled_to(-lr, &mut vars[i].value),
+                self.update(i, &mut p.value, g, lr);
+                constrain(p);
+            } else if scratch.direct.get(next_direct) == Some(&i) {
+                next_direct += 1;
+                let Some(product) = grads.product(p) else {
+                    return;
+                };
+                match self.config.algorithm {
+                    Algorithm::Sgd { momentum, .. } if momentum != 0.0 => {
+                        let m = &mut self.slots[i][0];
+                        product.scale_add_to(momentum, -lr, m);
+                        add_assign(p.value.as_mut_slice(), m.as_slice());
+                    }
+                    _ => product.add_scaled_to(-lr, &mut p.value),
+                }
+                constrain(p);
             }
-            constrain(vars[i]);
-        }
+        });
+        scratch.clear();
+        self.scratch = scratch;
         self.iterations += 1;
         Ok(())
     }
@@ -505,58 +570,68 @@ impl Optimizer {
             lr,
             u_product: self.u_product as f32,
         };
-        let slots: Vec<&mut [f32]> = self.slots[index]
-            .iter_mut()
-            .map(|s| s.as_mut_slice())
-            .collect();
-        for_each_range(w.as_mut_slice(), g.as_slice(), slots, &|w, g, slots| {
-            step.run(w, g, slots)
-        });
+        let mut slots: [&mut [f32]; MAX_SLOTS] = Default::default();
+        let count = self.slots[index].len();
+        for (slot, s) in slots.iter_mut().zip(self.slots[index].iter_mut()) {
+            *slot = s.as_mut_slice();
+        }
+        for_each_range(
+            w.as_mut_slice(),
+            g.as_slice(),
+            slots,
+            count,
+            &|w, g, slots| step.run(w, g, slots),
+        );
     }
 }
 
-/// Runs `f` on matching ranges of `w`, `g` and every slot: the whole variable at once when it
-/// is small or there is one thread, otherwise several ranges per thread, claimed one at a time
-/// so that unequal cores balance out. Every element's update is independent, so the result
-/// does not depend on the thread count.
-fn for_each_range(w: &mut [f32], g: &[f32], mut slots: Vec<&mut [f32]>, f: &RangeUpdate) {
+/// Runs `f` on matching ranges of `w`, `g` and the first `count` of `slots`: the whole
+/// variable at once when it is small or there is one thread, otherwise several ranges per
+/// thread, claimed one at a time so that unequal cores balance out. Every element's update is
+/// independent, so the result does not depend on the thread count. Allocates nothing.
+fn for_each_range(
+    w: &mut [f32],
+    g: &[f32],
+    mut slots: [&mut [f32]; MAX_SLOTS],
+    count: usize,
+    f: &RangeUpdate,
+) {
     let threads = strata_tensor::parallel::threads();
     if threads == 1 || w.len() < PARALLEL_ELEMENTS {
-        f(w, g, &mut slots);
+        f(w, g, &mut slots[..count]);
         return;
     }
     let chunk = w.len().div_ceil(2 * threads).next_multiple_of(16);
-    let mut parts: Vec<Part<'_>> = w
-        .chunks_mut(chunk)
-        .zip(g.chunks(chunk))
-        .map(|(w, g)| (w, g, Vec::with_capacity(slots.len())))
-        .collect();
-    for slot in slots {
-        for (part, piece) in parts.iter_mut().zip(slot.chunks_mut(chunk)) {
-            part.2.push(piece);
-        }
-    }
-    let cells: Vec<Mutex<Option<_>>> = parts.into_iter().map(|p| Mutex::new(Some(p))).collect();
-    strata_tensor::parallel::run_parts(cells.len(), &|p| {
-        let taken = cells[p].lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some((w, g, mut slots)) = taken {
-            f(w, g, &mut slots);
+    let parts = w.len().div_ceil(chunk);
+    // Each part takes the next range of every array under one lock.
+    let ranges = Mutex::new((
+        w.chunks_mut(chunk),
+        g.chunks(chunk),
+        slots.map(|s| s.chunks_mut(chunk)),
+    ));
+    strata_tensor::parallel::run_parts(parts, &|_| {
+        let (w, g, mut slots) = {
+            let mut ranges = ranges.lock().unwrap_or_else(|e| e.into_inner());
+            let (w, g) = (ranges.0.next(), ranges.1.next());
+            let slots: [&mut [f32]; MAX_SLOTS] =
+                std::array::from_fn(|i| ranges.2[i].next().unwrap_or_default());
+            (w, g, slots)
+        };
+        if let (Some(w), Some(g)) = (w, g) {
+            f(w, g, &mut slots[..count]);
         }
     });
 }
 
 /// `w += m`, on all threads for a large variable ([`for_each_range`]).
 fn add_assign(w: &mut [f32], m: &[f32]) {
-    for_each_range(w, m, Vec::new(), &|w, m, _| {
+    for_each_range(w, m, Default::default(), 0, &|w, m, _| {
         w.iter_mut().zip(m).for_each(|(w, &m)| *w += m)
     });
 }
 
 /// What [`for_each_range`] runs on each range: elements, gradients, slot elements.
 type RangeUpdate<'a> = dyn Fn(&mut [f32], &[f32], &mut [&mut [f32]]) + Sync + 'a;
-
-/// One thread's share of a variable: its elements, gradients and slot elements.
-type Part<'a> = (&'a mut [f32], &'a [f32], Vec<&'a mut [f32]>);
 
 /// Variables with at least this many elements are updated by all threads.
 const PARALLEL_ELEMENTS: usize = 1 << 16;

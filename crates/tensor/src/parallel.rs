@@ -67,6 +67,8 @@ struct Slot {
     panic: Mutex<Option<Box<dyn std::any::Any + Send>>>,
     sleeping: AtomicBool,
     thread: OnceLock<Thread>,
+    /// Set by the helper once its thread runs its loop.
+    started: AtomicBool,
 }
 
 struct Helpers {
@@ -95,6 +97,7 @@ fn helpers() -> &'static Helpers {
                 panic: Mutex::new(None),
                 sleeping: AtomicBool::new(false),
                 thread: OnceLock::new(),
+                started: AtomicBool::new(false),
             });
             let worker = Arc::clone(&slot);
             let spawned = thread::Builder::new()
@@ -119,6 +122,7 @@ fn helpers() -> &'static Helpers {
 
 fn helper_loop(slot: &Slot) {
     IS_HELPER.with(|h| h.set(true));
+    slot.started.store(true, Ordering::Release);
     let mut last_work = Instant::now();
     let mut polls = 0u32;
     loop {
@@ -160,6 +164,18 @@ fn helper_loop(slot: &Slot) {
         }
         slot.sleeping.store(false, Ordering::SeqCst);
         last_work = Instant::now();
+    }
+}
+
+/// Starts the helper threads now, if they are not running yet, and returns once each runs.
+///
+/// The first split would start them otherwise; a benchmark or a test that must not see
+/// their start-up (thread creation allocates) calls this first.
+pub fn start_helpers() {
+    for slot in &helpers().slots {
+        while !slot.started.load(Ordering::Acquire) {
+            thread::yield_now();
+        }
     }
 }
 

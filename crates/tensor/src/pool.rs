@@ -82,6 +82,9 @@ pub(crate) fn give(buffer: Arc<Vec<f32>>) {
             let old = free.buffers.remove(0);
             free.bytes -= old.capacity() * 4;
         }
+        if free.buffers.capacity() == 0 {
+            free.buffers.reserve_exact(MAX_BUFFERS);
+        }
         free.bytes += bytes;
         free.buffers.push(buffer);
     });

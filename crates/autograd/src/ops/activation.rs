@@ -16,7 +16,8 @@ impl Backward for Softmax {
     // y = softmax(x) per row: dx = y ⊙ (dy − Σ_j dy_j y_j).
     fn backward(&self, g: &Tensor, _: &[&Tensor], y: &Tensor, _: &[bool]) -> InputGrads {
         let cols = y.shape().last().copied().unwrap_or(1).max(1);
-        let mut dx = vec![0.0; y.len()];
+        let mut dx_t = Tensor::zeros(y.shape());
+        let dx = dx_t.as_mut_slice();
         for ((dx, y), g) in dx
             .chunks_exact_mut(cols)
             .zip(y.as_slice().chunks_exact(cols))
@@ -27,7 +28,7 @@ impl Backward for Softmax {
                 *dx = y * (g - dot);
             }
         }
-        [Some(Tensor::from_vec(y.shape(), dx).expect("same shape"))].into()
+        [Some(dx_t)].into()
     }
 }
 
@@ -36,7 +37,8 @@ impl Backward for LogSoftmax {
     // y = log softmax(x) per row: dx = dy − softmax(x) · Σ_j dy_j, with softmax(x) = e^y.
     fn backward(&self, g: &Tensor, _: &[&Tensor], y: &Tensor, _: &[bool]) -> InputGrads {
         let cols = y.shape().last().copied().unwrap_or(1).max(1);
-        let mut dx = vec![0.0; y.len()];
+        let mut dx_t = Tensor::zeros(y.shape());
+        let dx = dx_t.as_mut_slice();
         for ((dx, y), g) in dx
             .chunks_exact_mut(cols)
             .zip(y.as_slice().chunks_exact(cols))
@@ -47,7 +49,7 @@ impl Backward for LogSoftmax {
                 *dx = g - y.exp() * total;
             }
         }
-        [Some(Tensor::from_vec(y.shape(), dx).expect("same shape"))].into()
+        [Some(dx_t)].into()
     }
 }
 
@@ -70,7 +72,8 @@ impl Backward for PRelu {
             Tensor::from_vec(x[0].shape(), data).expect("same shape")
         });
         let dalpha = needs[1].then(|| {
-            let mut da = vec![0.0; alpha.len()];
+            let mut da_t = Tensor::zeros(x[1].shape());
+            let da = da_t.as_mut_slice();
             for (row_x, row_g) in xs.chunks_exact(k).zip(gs.chunks_exact(k)) {
                 for ((da, &x), &g) in da.iter_mut().zip(row_x).zip(row_g) {
                     if x <= 0.0 {
@@ -78,7 +81,7 @@ impl Backward for PRelu {
                     }
                 }
             }
-            Tensor::from_vec(x[1].shape(), da).expect("same shape")
+            da_t
         });
         [dx, dalpha].into()
     }

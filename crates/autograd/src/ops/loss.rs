@@ -35,9 +35,25 @@ fn check_labels(op: &str, labels: &[usize], rows: usize, cols: usize) {
     }
 }
 
+/// The labels as a pooled `f32` tensor, which a rule can hold without a per-step allocation
+/// (exact: [`check_labels`] has bounded them by the class count, at most 2²⁴ here).
+#[track_caller]
+fn label_tensor(op: &str, labels: &[usize], cols: usize) -> Tensor {
+    assert!(
+        cols <= 1 << 24,
+        "{op}: {cols} classes; at most 2^24 are supported"
+    );
+    Tensor::from_fn(&[labels.len()], |i| labels[i] as f32)
+}
+
+/// The labels a rule holds, as indices.
+fn labels_of(labels: &Tensor) -> impl Iterator<Item = usize> + '_ {
+    labels.as_slice().iter().map(|&y| y as usize)
+}
+
 struct SparseSoftmaxCe {
     softmax: Tensor,
-    labels: Vec<usize>,
+    labels: Tensor,
 }
 impl Backward for SparseSoftmaxCe {
     // L = mean_i(−log softmax(z_i)[y_i]): dz_i = (softmax(z_i) − onehot(y_i)) / n.
@@ -46,7 +62,7 @@ impl Backward for SparseSoftmaxCe {
         let k = g.item() / n as f32;
         let mut dz = self.softmax.scale(k);
         let d = dz.as_mut_slice();
-        for (i, &y) in self.labels.iter().enumerate() {
+        for (i, y) in labels_of(&self.labels).enumerate() {
             d[i * c + y] -= k;
         }
         [Some(dz)].into()
@@ -62,7 +78,8 @@ impl Backward for SoftmaxCe {
     fn backward(&self, g: &Tensor, _: &[&Tensor], _: &Tensor, _: &[bool]) -> InputGrads {
         let (n, c) = (self.softmax.shape()[0], self.softmax.shape()[1]);
         let k = g.item() / n as f32;
-        let mut dz = vec![0.0; n * c];
+        let mut dz_t = Tensor::zeros(&[n, c]);
+        let dz = dz_t.as_mut_slice();
         for ((d, s), t) in dz
             .chunks_exact_mut(c)
             .zip(self.softmax.as_slice().chunks_exact(c))
@@ -73,12 +90,12 @@ impl Backward for SoftmaxCe {
                 *d = k * (s * total - t);
             }
         }
-        [Some(Tensor::from_vec(&[n, c], dz).expect("shape"))].into()
+        [Some(dz_t)].into()
     }
 }
 
 struct SparseCeProbs {
-    labels: Vec<usize>,
+    labels: Tensor,
 }
 impl Backward for SparseCeProbs {
     // With c = clip(p, ε, 1 − ε) and S = Σ_j c_j: L_i = −log c_iy + log S_i (Keras takes the log
@@ -86,11 +103,12 @@ impl Backward for SparseCeProbs {
     fn backward(&self, g: &Tensor, x: &[&Tensor], _: &Tensor, _: &[bool]) -> InputGrads {
         let (n, c) = rows_cols("sparse_categorical_crossentropy", x[0]);
         let k = g.item() / n as f32;
-        let mut dp = vec![0.0; n * c];
-        for ((d, p), &y) in dp
+        let mut dp_t = Tensor::zeros(&[n, c]);
+        let dp = dp_t.as_mut_slice();
+        for ((d, p), y) in dp
             .chunks_exact_mut(c)
             .zip(x[0].as_slice().chunks_exact(c))
-            .zip(&self.labels)
+            .zip(labels_of(&self.labels))
         {
             let total: f32 = p.iter().map(|&p| p.clamp(EPSILON, 1.0 - EPSILON)).sum();
             for (j, (d, &p)) in d.iter_mut().zip(p).enumerate() {
@@ -100,7 +118,7 @@ impl Backward for SparseCeProbs {
                 }
             }
         }
-        [Some(Tensor::from_vec(&[n, c], dp).expect("shape"))].into()
+        [Some(dp_t)].into()
     }
 }
 
@@ -114,7 +132,8 @@ impl Backward for CeProbs {
     fn backward(&self, g: &Tensor, x: &[&Tensor], _: &Tensor, _: &[bool]) -> InputGrads {
         let (n, c) = rows_cols("categorical_crossentropy", x[0]);
         let k = g.item() / n as f32;
-        let mut dp = vec![0.0; n * c];
+        let mut dp_t = Tensor::zeros(&[n, c]);
+        let dp = dp_t.as_mut_slice();
         for ((d, p), t) in dp
             .chunks_exact_mut(c)
             .zip(x[0].as_slice().chunks_exact(c))
@@ -134,7 +153,7 @@ impl Backward for CeProbs {
                 *d = k * (own + total) / s;
             }
         }
-        [Some(Tensor::from_vec(&[n, c], dp).expect("shape"))].into()
+        [Some(dp_t)].into()
     }
 }
 
@@ -202,7 +221,7 @@ impl<'t> Var<'t> {
         self.record_unary(
             SparseSoftmaxCe {
                 softmax,
-                labels: labels.to_vec(),
+                labels: label_tensor("sparse_softmax_cross_entropy", labels, c),
             },
             Tensor::scalar(loss as f32),
         )
@@ -248,7 +267,7 @@ impl<'t> Var<'t> {
         let loss = loss / n.max(1) as f64;
         self.record_unary(
             SparseCeProbs {
-                labels: labels.to_vec(),
+                labels: label_tensor("sparse_categorical_crossentropy", labels, c),
             },
             Tensor::scalar(loss as f32),
         )

@@ -14,7 +14,7 @@ pub struct BatchMoments {
 
 struct BatchNormTrain {
     x_hat: Tensor,
-    inv_std: Vec<f32>,
+    inv_std: Tensor,
 }
 
 impl Backward for BatchNormTrain {
@@ -26,8 +26,10 @@ impl Backward for BatchNormTrain {
         let gamma = x[1].as_slice();
         let xh = self.x_hat.as_slice();
         let gs = g.as_slice();
-        let mut dbeta = vec![0.0f32; c];
-        let mut dgamma = vec![0.0f32; c];
+        let inv_std = self.inv_std.as_slice();
+        let mut dbeta_t = Tensor::zeros(&[c]);
+        let mut dgamma_t = Tensor::zeros(&[c]);
+        let (dbeta, dgamma) = (dbeta_t.as_mut_slice(), dgamma_t.as_mut_slice());
         for (row_g, row_x) in gs.chunks_exact(c).zip(xh.chunks_exact(c)) {
             for j in 0..c {
                 dbeta[j] += row_g[j];
@@ -36,24 +38,24 @@ impl Backward for BatchNormTrain {
         }
         let dx = needs[0].then(|| {
             let inv_n = 1.0 / n as f32;
-            let mut dx = vec![0.0; g.len()];
-            for ((row_dx, row_g), row_x) in dx
+            let mut dx_t = Tensor::zeros(g.shape());
+            for ((row_dx, row_g), row_x) in dx_t
+                .as_mut_slice()
                 .chunks_exact_mut(c)
                 .zip(gs.chunks_exact(c))
                 .zip(xh.chunks_exact(c))
             {
                 for j in 0..c {
-                    let k = gamma[j] * self.inv_std[j] * inv_n;
+                    let k = gamma[j] * inv_std[j] * inv_n;
                     row_dx[j] = k * (n as f32 * row_g[j] - dbeta[j] - row_x[j] * dgamma[j]);
                 }
             }
-            Tensor::from_vec(g.shape(), dx).expect("same shape")
+            dx_t
         });
-        let shape = [c];
         [
             dx,
-            needs[1].then(|| Tensor::from_vec(&shape, dgamma).expect("shape [c]")),
-            needs[2].then(|| Tensor::from_vec(&shape, dbeta).expect("shape [c]")),
+            needs[1].then_some(dgamma_t),
+            needs[2].then_some(dbeta_t),
         ]
         .into()
     }
@@ -132,33 +134,33 @@ impl<'t> Var<'t> {
         let (gv, bv) = (gamma.value(), beta.value());
         let c = check("batch_norm", &x, &[&gv, &bv]);
         let n = x.len() / c;
-        let mut mean = vec![0.0; c];
-        let mut variance = vec![0.0; c];
-        reduce::column_moments(x.as_slice(), n, c, &mut mean, &mut variance);
-        let inv_std: Vec<f32> = variance
-            .iter()
-            .map(|v| 1.0 / (v + epsilon).sqrt())
-            .collect();
-        let mut x_hat = vec![0.0; x.len()];
-        let mut y = vec![0.0; x.len()];
+        let mut mean = Tensor::zeros(&[c]);
+        let mut variance = Tensor::zeros(&[c]);
+        reduce::column_moments(
+            x.as_slice(),
+            n,
+            c,
+            mean.as_mut_slice(),
+            variance.as_mut_slice(),
+        );
+        let inv_std = variance.map(|v| 1.0 / (v + epsilon).sqrt());
+        let mut x_hat = Tensor::zeros(x.shape());
+        let mut y = Tensor::zeros(x.shape());
         let (gs, bs) = (gv.as_slice(), bv.as_slice());
+        let (m, s) = (mean.as_slice(), inv_std.as_slice());
         for ((row_h, row_y), row_x) in x_hat
+            .as_mut_slice()
             .chunks_exact_mut(c)
-            .zip(y.chunks_exact_mut(c))
+            .zip(y.as_mut_slice().chunks_exact_mut(c))
             .zip(x.as_slice().chunks_exact(c))
         {
             for j in 0..c {
-                let h = (row_x[j] - mean[j]) * inv_std[j];
+                let h = (row_x[j] - m[j]) * s[j];
                 row_h[j] = h;
                 row_y[j] = gs[j] * h + bs[j];
             }
         }
-        let x_hat = Tensor::from_vec(x.shape(), x_hat).expect("same shape");
-        let y = Tensor::from_vec(x.shape(), y).expect("same shape");
-        let moments = BatchMoments {
-            mean: Tensor::from_vec(&[c], mean).expect("shape [c]"),
-            variance: Tensor::from_vec(&[c], variance).expect("shape [c]"),
-        };
+        let moments = BatchMoments { mean, variance };
         (
             self.tape()
                 .record(BatchNormTrain { x_hat, inv_std }, &[self, gamma, beta], y),
