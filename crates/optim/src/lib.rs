@@ -31,7 +31,7 @@ mod schedule;
 pub use builders::{Adagrad, Adam, AdamW, Adamax, Nadam, RmsProp, Sgd};
 pub use clipping::Clipping;
 pub use error::OptimError;
-pub use optimizer::{Algorithm, Optimizer, OptimizerConfig};
+pub use optimizer::{Algorithm, Optimizer, OptimizerConfig, VisitVariables};
 pub use schedule::{
     CosineDecay, CosineDecayRestarts, ExponentialDecay, InverseTimeDecay, LearningRate, OneCycle,
     PiecewiseConstantDecay, PolynomialDecay,
