@@ -18,7 +18,8 @@ pub const MAX_BYTES: usize = 64 << 20;
 
 #[derive(Default)]
 struct Free {
-    buffers: Vec<Arc<Vec<f32>>>,
+    /// Each buffer with its capacity, so that a search reads one contiguous list.
+    buffers: Vec<(usize, Arc<Vec<f32>>)>,
     bytes: usize,
 }
 
@@ -37,17 +38,17 @@ pub(crate) fn take(len: usize) -> Arc<Vec<f32>> {
             let best = free
                 .buffers
                 .iter()
-                .position(|b| b.capacity() == len)
+                .position(|&(cap, _)| cap == len)
                 .or_else(|| {
                     free.buffers
                         .iter()
                         .enumerate()
-                        .filter(|(_, b)| b.capacity() >= len && b.capacity() <= 2 * len)
-                        .min_by_key(|(_, b)| b.capacity())
+                        .filter(|&(_, &(cap, _))| cap >= len && cap <= 2 * len)
+                        .min_by_key(|&(_, &(cap, _))| cap)
                         .map(|(i, _)| i)
                 })?;
-            let buffer = free.buffers.swap_remove(best);
-            free.bytes -= buffer.capacity() * 4;
+            let (cap, buffer) = free.buffers.swap_remove(best);
+            free.bytes -= cap * 4;
             Some(buffer)
         })
         .ok()
@@ -79,14 +80,14 @@ pub(crate) fn give(buffer: Arc<Vec<f32>>) {
         while !free.buffers.is_empty()
             && (free.buffers.len() == MAX_BUFFERS || free.bytes + bytes > MAX_BYTES)
         {
-            let old = free.buffers.remove(0);
-            free.bytes -= old.capacity() * 4;
+            let (cap, _) = free.buffers.remove(0);
+            free.bytes -= cap * 4;
         }
         if free.buffers.capacity() == 0 {
             free.buffers.reserve_exact(MAX_BUFFERS);
         }
         free.bytes += bytes;
-        free.buffers.push(buffer);
+        free.buffers.push((buffer.capacity(), buffer));
     });
 }
 
