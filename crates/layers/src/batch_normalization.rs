@@ -43,6 +43,16 @@ impl Default for BatchNormalization {
 }
 
 impl BatchNormalization {
+    /// The variables' places, in Keras's order (gamma, beta, moving mean, moving variance).
+    fn slots_mut(&mut self) -> [&mut Option<Param>; 4] {
+        [
+            &mut self.gamma,
+            &mut self.beta,
+            &mut self.moving_mean,
+            &mut self.moving_variance,
+        ]
+    }
+
     /// A layer with Keras's defaults.
     pub fn new() -> BatchNormalization {
         BatchNormalization {
@@ -292,27 +302,11 @@ impl Layer for BatchNormalization {
     }
 
     fn variables_mut(&mut self) -> Vec<&mut Param> {
-        [
-            &mut self.gamma,
-            &mut self.beta,
-            &mut self.moving_mean,
-            &mut self.moving_variance,
-        ]
-        .into_iter()
-        .flatten()
-        .collect()
+        self.slots_mut().into_iter().flatten().collect()
     }
 
     fn for_each_variable_mut(&mut self, f: &mut dyn FnMut(&mut Param)) {
-        [
-            &mut self.gamma,
-            &mut self.beta,
-            &mut self.moving_mean,
-            &mut self.moving_variance,
-        ]
-        .into_iter()
-        .flatten()
-        .for_each(f)
+        self.slots_mut().into_iter().flatten().for_each(f)
     }
 
     fn trainable(&self) -> bool {
