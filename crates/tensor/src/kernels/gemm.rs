@@ -2,8 +2,8 @@
 //!
 //! Two kernels, chosen per product by [`GemmKernel::for_product`]: the `gemm` crate (built
 //! with its `x86-v4` feature, so it has AVX-512 kernels and picks them at run time; the binary
-//! stays portable), and a hand-written AVX2+FMA kernel (`gemm_avx2.rs`) that needs no heap
-//! memory, used for products up to [`OWN_MAX_MACS`] on CPUs without AVX-512. Both take the
+//! stays portable), the default, and a hand-written AVX2+FMA kernel (`gemm_avx2.rs`) that
+//! needs no heap memory, chosen with `STRATA_GEMM=own` for products up to [`OWN_MAX_MACS`]. Both take the
 //! operands through strides, so `Aᵀ·B` and `A·Bᵀ` read the stored operand in place; no
 //! transpose is ever materialised. Both split large products into blocks of `C` claimed by
 //! the threads of [`crate::parallel`], and run the same epilogue on each finished block.
@@ -62,53 +62,40 @@ pub fn matmul(
 pub enum GemmKernel {
     /// The `gemm` crate: AVX-512 micro-kernels when the CPU has them, AVX2 or portable ones
     /// otherwise. It packs both operands into panels that it allocates on every call (and per
-    /// block when a product is split across threads). Used for large products, and for all
-    /// products on CPUs with AVX-512 or without AVX2 ([`GemmKernel::for_product`]).
+    /// block when a product is split across threads). The default
+    /// ([`GemmKernel::for_product`]).
     Crate,
     /// Strata's hand-written AVX2+FMA kernel (`gemm_avx2.rs`); needs AVX2 and FMA. It reads
     /// A and B in place (packing only `Bᵀ` panels and edges, into stack scratch) and allocates
-    /// nothing. Used for products up to [`OWN_MAX_MACS`] multiply-adds on CPUs with AVX2 but
-    /// without AVX-512.
+    /// nothing. Used for products up to [`OWN_MAX_MACS`] multiply-adds with `STRATA_GEMM=own`.
     OwnAvx2,
 }
 
-/// Products of at most this many multiply-adds (`m·k·n`) go to the hand-written AVX2 kernel on
-/// a CPU with AVX2 and FMA but without AVX-512 (see [`GemmKernel::for_product`]). Measured in
-/// `docs/performance.md` (item 14): the hand-written kernel matches or beats the `gemm` crate
-/// on every product of a batch-32 step (up to 7.5M multiply-adds) and trails it by 10–20 % on
-/// batch-256 products (60M) and by half at 1024³.
+/// With `STRATA_GEMM=own`, products of at most this many multiply-adds (`m·k·n`) go to the
+/// hand-written AVX2 kernel and larger ones to the `gemm` crate (see
+/// [`GemmKernel::for_product`]). Measured in `docs/performance.md` (item 14): on isolated
+/// products the hand-written kernel matches the crate up to batch 32 (7.5M multiply-adds),
+/// trails it by 10–20 % at batch 256 (60M) and by half at 1024³.
 pub const OWN_MAX_MACS: usize = 1 << 23;
 
 impl GemmKernel {
     /// The kernel [`matmul`], [`matmul_add_scaled`] and [`matmul_bias_unary`] use for an
-    /// `m×k · k×n` product: on a CPU with AVX2 and FMA but without AVX-512, the hand-written
-    /// kernel up to [`OWN_MAX_MACS`] multiply-adds (it needs no heap memory, so a training
-    /// step at the usual batch sizes allocates nothing), the `gemm` crate above; with AVX-512
-    /// or without AVX2, the `gemm` crate always. The environment variable `STRATA_GEMM`
-    /// overrides this once per process: `own` (when the CPU has AVX2 and FMA) or `crate`.
-    /// The choice never depends on the thread count.
+    /// `m×k · k×n` product: the `gemm` crate, unless the environment variable `STRATA_GEMM`
+    /// is `own` on a CPU with AVX2 and FMA; then the hand-written kernel takes the products
+    /// of up to [`OWN_MAX_MACS`] multiply-adds. That configuration needs no heap memory for
+    /// the products of a usual training step (the crate allocates two packing buffers per
+    /// call), but whole W1/W2 runs on two threads were about 10 % slower with it here, so it
+    /// is not the default (`docs/performance.md`, item 14). The variable is read once per
+    /// process; the choice never depends on the thread count.
     pub fn for_product(m: usize, k: usize, n: usize) -> GemmKernel {
-        #[derive(Clone, Copy)]
-        enum Policy {
-            Forced(GemmKernel),
-            OwnUpTo(usize),
-        }
-        static POLICY: std::sync::OnceLock<Policy> = std::sync::OnceLock::new();
-        let policy = *POLICY.get_or_init(|| {
-            let avx2 = super::Isa::Avx2.is_supported();
-            match std::env::var("STRATA_GEMM").as_deref() {
-                Ok("own") if avx2 => Policy::Forced(GemmKernel::OwnAvx2),
-                Ok("crate") => Policy::Forced(GemmKernel::Crate),
-                _ if avx2 && !super::Isa::Avx512.is_supported() => Policy::OwnUpTo(OWN_MAX_MACS),
-                _ => Policy::Forced(GemmKernel::Crate),
-            }
+        static OWN_SMALL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        let own_small = *OWN_SMALL.get_or_init(|| {
+            std::env::var("STRATA_GEMM").as_deref() == Ok("own") && super::Isa::Avx2.is_supported()
         });
-        match policy {
-            Policy::Forced(kernel) => kernel,
-            Policy::OwnUpTo(limit) if m.saturating_mul(k).saturating_mul(n) <= limit => {
-                GemmKernel::OwnAvx2
-            }
-            Policy::OwnUpTo(_) => GemmKernel::Crate,
+        if own_small && m.saturating_mul(k).saturating_mul(n) <= OWN_MAX_MACS {
+            GemmKernel::OwnAvx2
+        } else {
+            GemmKernel::Crate
         }
     }
 
