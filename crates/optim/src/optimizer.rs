@@ -3,7 +3,7 @@
 use crate::{Clipping, LearningRate, OptimError};
 use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
-use strata_autograd::{Gradients, Param, ParamId, Product};
+use strata_autograd::{Gradients, Param, ParamId};
 use strata_tensor::Tensor;
 
 /// The update rule and its hyperparameters.
@@ -134,26 +134,22 @@ pub struct Optimizer {
     #[serde(skip)]
     bound: Option<Vec<ParamId>>,
     built: bool,
-    /// Per-step lists, kept so that a step allocates nothing.
+    /// The clipped gradients of a step, kept so that a step allocates nothing.
     #[serde(skip)]
-    scratch: Scratch,
+    clipped: Vec<Tensor>,
 }
 
-/// Which variables a step updates from a formed gradient (with that gradient) and which
-/// straight from a product's factors, by index.
-#[derive(Clone, Debug, Default)]
-struct Scratch {
-    formed_ids: Vec<usize>,
-    formed: Vec<Tensor>,
-    direct: Vec<usize>,
-}
-
-impl Scratch {
-    fn clear(&mut self) {
-        self.formed_ids.clear();
-        self.formed.clear();
-        self.direct.clear();
-    }
+/// Panics unless a variable's gradient has the variable's shape.
+#[track_caller]
+fn check_gradient_shape(p: &Param, shape: &[usize]) {
+    assert_eq!(
+        shape,
+        p.shape(),
+        "optimizer: gradient of {} has shape {:?}, the variable {:?}",
+        p.name(),
+        shape,
+        p.shape()
+    );
 }
 
 /// The trainable variables given to [`Optimizer::apply_visiting`]: called with `f`, it calls
@@ -267,7 +263,7 @@ impl Optimizer {
             u_product: 1.0,
             bound: None,
             built: false,
-            scratch: Scratch::default(),
+            clipped: Vec::new(),
         })
     }
 
@@ -482,67 +478,33 @@ impl Optimizer {
             Algorithm::Sgd { momentum, nesterov } if momentum == 0.0 || !nesterov
         ) && self.config.clipping.is_none()
             && self.config.weight_decay.is_none_or(|wd| wd <= 0.0);
-        let mut scratch = std::mem::take(&mut self.scratch);
-        scratch.clear();
-        let mut index = 0;
-        visit(&mut |p: &mut Param| {
-            let i = index;
-            index += 1;
-            let product = if direct { grads.product(p) } else { None };
-            let formed = if product.is_none() {
-                grads.get(p)
-            } else {
-                None
-            };
-            let product_shape = product.map(Product::shape);
-            let shape: &[usize] = match (&product_shape, formed) {
-                (Some(shape), _) => shape,
-                (None, Some(g)) => g.shape(),
-                (None, None) => return,
-            };
-            assert_eq!(
-                shape,
-                p.shape(),
-                "optimizer: gradient of {} has shape {:?}, the variable {:?}",
-                p.name(),
-                shape,
-                p.shape()
-            );
-            if product.is_some() {
-                scratch.direct.push(i);
-            } else if let Some(g) = formed {
-                scratch.formed_ids.push(i);
-                scratch.formed.push(g.clone());
-            }
-        });
-        if let Some(clipping) = self.config.clipping {
-            clipping.apply(&mut scratch.formed);
-        }
         let decay = self.config.weight_decay.filter(|&wd| wd > 0.0);
         if let Algorithm::Nadam { beta_1, .. } = self.config.algorithm {
             let t = (self.iterations + 1) as f64;
             self.u_product *= beta_1 as f64 * (1.0 - 0.5 * 0.96f64.powf(t));
         }
+        // Clipping needs every gradient before any update, so only then are they collected
+        // (and clipped) in a first visit; otherwise one visit does everything.
+        let clipping = self.config.clipping;
+        let mut clipped = std::mem::take(&mut self.clipped);
+        clipped.clear();
+        if let Some(clipping) = clipping {
+            visit(&mut |p: &mut Param| {
+                if let Some(g) = grads.get(p) {
+                    check_gradient_shape(p, g.shape());
+                    clipped.push(g.clone());
+                }
+            });
+            clipping.apply(&mut clipped);
+        }
         // Every variable's decay and update depend on that variable alone, so they run
-        // variable by variable, in one more visit.
-        let (mut index, mut next_formed, mut next_direct) = (0, 0, 0);
+        // variable by variable.
+        let (mut index, mut next_clipped) = (0, 0);
         visit(&mut |p: &mut Param| {
             let i = index;
             index += 1;
-            if scratch.formed_ids.get(next_formed) == Some(&i) {
-                let g = &scratch.formed[next_formed];
-                next_formed += 1;
-                if let Some(wd) = decay {
-                    let k = wd * lr;
-                    p.value.as_mut_slice().iter_mut().for_each(|v| *v -= *v * k);
-                }
-                self.update(i, &mut p.value, g, lr);
-                constrain(p);
-            } else if scratch.direct.get(next_direct) == Some(&i) {
-                next_direct += 1;
-                let Some(product) = grads.product(p) else {
-                    return;
-                };
+            if direct && let Some(product) = grads.product(p) {
+                check_gradient_shape(p, &product.shape());
                 match self.config.algorithm {
                     Algorithm::Sgd { momentum, .. } if momentum != 0.0 => {
                         let m = &mut self.slots[i][0];
@@ -552,10 +514,26 @@ impl Optimizer {
                     _ => product.add_scaled_to(-lr, &mut p.value),
                 }
                 constrain(p);
+                return;
             }
+            let Some(mut g) = grads.get(p) else {
+                return;
+            };
+            if clipping.is_some() {
+                g = &clipped[next_clipped];
+                next_clipped += 1;
+            } else {
+                check_gradient_shape(p, g.shape());
+            }
+            if let Some(wd) = decay {
+                let k = wd * lr;
+                p.value.as_mut_slice().iter_mut().for_each(|v| *v -= *v * k);
+            }
+            self.update(i, &mut p.value, g, lr);
+            constrain(p);
         });
-        scratch.clear();
-        self.scratch = scratch;
+        clipped.clear();
+        self.clipped = clipped;
         self.iterations += 1;
         Ok(())
     }
