@@ -46,6 +46,15 @@ fn invalid(message: String) -> DataError {
     DataError::InvalidArgument(message)
 }
 
+/// Rows `indices` of a row-major `data` with rows of `width` elements, one copy per row.
+fn gather_rows<T: Copy>(data: &[T], width: usize, indices: &[usize]) -> Vec<T> {
+    let mut out = Vec::with_capacity(indices.len() * width);
+    for &i in indices {
+        out.extend_from_slice(&data[i * width..(i + 1) * width]);
+    }
+    out
+}
+
 impl Dataset {
     /// A dataset of byte samples (e.g. images `[rows, cols]`) with class labels.
     pub fn from_bytes(
@@ -200,32 +209,15 @@ impl Dataset {
         let l = self.sample_len();
         let features = match &self.features {
             Features::Bytes { data, scale } => Features::Bytes {
-                data: Arc::new(
-                    indices
-                        .iter()
-                        .flat_map(|&i| data[i * l..(i + 1) * l].iter().copied())
-                        .collect(),
-                ),
+                data: Arc::new(gather_rows(data, l, indices)),
                 scale: *scale,
             },
-            Features::Floats(data) => Features::Floats(Arc::new(
-                indices
-                    .iter()
-                    .flat_map(|&i| data[i * l..(i + 1) * l].iter().copied())
-                    .collect(),
-            )),
+            Features::Floats(data) => Features::Floats(Arc::new(gather_rows(data, l, indices))),
         };
         let targets = match &self.targets {
-            Targets::Classes(labels) => {
-                Targets::Classes(Arc::new(indices.iter().map(|&i| labels[i]).collect()))
-            }
+            Targets::Classes(labels) => Targets::Classes(Arc::new(gather_rows(labels, 1, indices))),
             Targets::Values { data, width } => Targets::Values {
-                data: Arc::new(
-                    indices
-                        .iter()
-                        .flat_map(|&i| data[i * width..(i + 1) * width].iter().copied())
-                        .collect(),
-                ),
+                data: Arc::new(gather_rows(data, *width, indices)),
                 width: *width,
             },
         };
