@@ -216,9 +216,28 @@ fn main() -> Result<(), ModelError> {
         .map_err(|e| ModelError::InvalidArgument(e.to_string()))?;
     let (train_full, test) = common::fashion_mnist_scaled();
     let (train, valid) = common::train_valid(&train_full);
+    // `--optimizer NAME` (W1/W2; default `sgd`, the protocol of BASELINES.md): measures the
+    // step with another optimizer at Keras's default settings for it.
+    let optimizer = arg(&args, "--optimizer", "sgd");
     let sgd_sparse = |m: &mut Sequential, lr: f32| {
+        let config: strata::optim::OptimizerConfig = match optimizer.as_str() {
+            "sgd" => Sgd::new(lr).into(),
+            "momentum" => Sgd::new(lr).momentum(0.9).into(),
+            "nesterov" => Sgd::new(lr).momentum(0.9).nesterov(true).into(),
+            "adagrad" => Adagrad::new(0.001).into(),
+            "rmsprop" => RmsProp::new(0.001).into(),
+            "adam" => Adam::new(0.001).into(),
+            "adamax" => Adamax::new(0.001).into(),
+            "nadam" => Nadam::new(0.001).into(),
+            "adamw" => AdamW::new(0.001).into(),
+            other => {
+                return Err(ModelError::InvalidArgument(format!(
+                    "--optimizer takes sgd, momentum, nesterov, adagrad, rmsprop, adam, adamax, nadam or adamw, not {other}"
+                )));
+            }
+        };
         m.compile(
-            Sgd::new(lr),
+            config,
             "sparse_categorical_crossentropy".parse()?,
             &[Metric::Accuracy],
         )
@@ -240,7 +259,7 @@ fn main() -> Result<(), ModelError> {
                 .get("accuracy")
                 .unwrap_or(f32::NAN);
             format!(
-                "workload={workload} threads={threads} steps_per_epoch={steps} median_epoch_s={epoch_s:.4} us_per_step={:.1} val_accuracy={val:.4} peak_rss_mib={:.0}",
+                "workload={workload} optimizer={optimizer} threads={threads} steps_per_epoch={steps} median_epoch_s={epoch_s:.4} us_per_step={:.1} val_accuracy={val:.4} peak_rss_mib={:.0}",
                 epoch_s * 1e6 / steps as f64,
                 peak_rss_mib()
             )

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
 use strata_autograd::{Gradients, Param, ParamId};
 use strata_tensor::Tensor;
+use strata_tensor::kernels::update::{self, Rule};
 
 /// The update rule and its hyperparameters.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -548,6 +549,7 @@ impl Optimizer {
             lr,
             u_product: self.u_product as f32,
         };
+        let rule = step.rule();
         let mut slots: [&mut [f32]; MAX_SLOTS] = Default::default();
         let count = self.slots[index].len();
         for (slot, s) in slots.iter_mut().zip(self.slots[index].iter_mut()) {
@@ -558,7 +560,7 @@ impl Optimizer {
             g.as_slice(),
             slots,
             count,
-            &|w, g, slots| step.run(w, g, slots),
+            &|w, g, slots| update::apply(rule, w, g, slots),
         );
     }
 }
@@ -624,117 +626,75 @@ struct Step {
 }
 
 impl Step {
-    /// Updates `w` from `g` and the optimizer's slot variables for these elements.
-    fn run(&self, w: &mut [f32], g: &[f32], slots: &mut [&mut [f32]]) {
+    /// This step's per-element rule: the algorithm's constants and bias corrections for step
+    /// `t`, for the vectorized kernels of [`strata_tensor::kernels::update`].
+    fn rule(&self) -> Rule {
         let (t, lr) = (self.t, self.lr);
         match self.algorithm {
             Algorithm::Sgd { momentum, nesterov } => {
                 if momentum == 0.0 {
-                    w.iter_mut().zip(g).for_each(|(w, &g)| *w -= g * lr);
+                    Rule::Sgd { lr }
                 } else {
-                    for ((w, &g), m) in w.iter_mut().zip(g).zip(slots[0].iter_mut()) {
-                        *m = *m * momentum - g * lr;
-                        *w += if nesterov { *m * momentum - g * lr } else { *m };
+                    Rule::Momentum {
+                        lr,
+                        momentum,
+                        nesterov,
                     }
                 }
             }
-            Algorithm::Adagrad { epsilon, .. } => {
-                for ((w, &g), a) in w.iter_mut().zip(g).zip(slots[0].iter_mut()) {
-                    *a += g * g;
-                    *w -= lr * g / (*a + epsilon).sqrt();
-                }
-            }
+            Algorithm::Adagrad { epsilon, .. } => Rule::Adagrad { lr, epsilon },
             Algorithm::RmsProp {
                 rho,
                 momentum,
                 epsilon,
                 centered,
-            } => {
-                let (velocity, rest) = slots
-                    .split_first_mut()
-                    .expect("RMSprop has a velocity slot");
-                let v = &mut **velocity;
-                let mut rest = rest.iter_mut();
-                let mut mom = (momentum > 0.0).then(|| &mut **rest.next().expect("momentum slot"));
-                let mut avg = centered.then(|| &mut **rest.next().expect("average slot"));
-                for j in 0..w.len() {
-                    let gj = g[j];
-                    v[j] = rho * v[j] + (1.0 - rho) * gj * gj;
-                    let denominator = match avg.as_deref_mut() {
-                        Some(a) => {
-                            a[j] = rho * a[j] + (1.0 - rho) * gj;
-                            v[j] - a[j] * a[j] + epsilon
-                        }
-                        None => v[j] + epsilon,
-                    };
-                    let increment = lr * gj / denominator.sqrt();
-                    match mom.as_deref_mut() {
-                        Some(m) => {
-                            m[j] = momentum * m[j] + increment;
-                            w[j] -= m[j];
-                        }
-                        None => w[j] -= increment,
-                    }
-                }
-            }
+            } => Rule::RmsProp {
+                lr,
+                rho,
+                momentum,
+                epsilon,
+                centered,
+            },
             Algorithm::Adam {
                 beta_1,
                 beta_2,
                 epsilon,
                 amsgrad,
-            } => {
-                let alpha = lr * (1.0 - beta_2.powi(t)).sqrt() / (1.0 - beta_1.powi(t));
-                let (ms, rest) = slots.split_first_mut().expect("Adam slots");
-                let (vs, rest) = rest.split_first_mut().expect("Adam slots");
-                let (m, v) = (&mut **ms, &mut **vs);
-                let mut vhat = amsgrad.then(|| &mut *rest[0]);
-                for j in 0..w.len() {
-                    m[j] += (g[j] - m[j]) * (1.0 - beta_1);
-                    v[j] += (g[j] * g[j] - v[j]) * (1.0 - beta_2);
-                    let vv = match vhat.as_deref_mut() {
-                        Some(h) => {
-                            h[j] = h[j].max(v[j]);
-                            h[j]
-                        }
-                        None => v[j],
-                    };
-                    w[j] -= (m[j] * alpha) / (vv.sqrt() + epsilon);
-                }
-            }
+            } => Rule::Adam {
+                alpha: lr * (1.0 - beta_2.powi(t)).sqrt() / (1.0 - beta_1.powi(t)),
+                beta_1,
+                beta_2,
+                epsilon,
+                amsgrad,
+            },
             Algorithm::Adamax {
                 beta_1,
                 beta_2,
                 epsilon,
-            } => {
-                let beta_1_power = beta_1.powi(t);
-                let (ms, rest) = slots.split_first_mut().expect("Adamax slots");
-                let (m, u) = (&mut **ms, &mut *rest[0]);
-                for j in 0..w.len() {
-                    m[j] += (g[j] - m[j]) * (1.0 - beta_1);
-                    u[j] = (beta_2 * u[j]).max(g[j].abs());
-                    w[j] -= (lr * m[j]) / ((1.0 - beta_1_power) * (u[j] + epsilon));
-                }
-            }
+            } => Rule::Adamax {
+                lr,
+                beta_1,
+                beta_2,
+                epsilon,
+                beta_1_power: beta_1.powi(t),
+            },
             Algorithm::Nadam {
                 beta_1,
                 beta_2,
                 epsilon,
             } => {
                 let decay = 0.96f32;
-                let u_t = beta_1 * (1.0 - 0.5 * decay.powi(t));
                 let u_t_1 = beta_1 * (1.0 - 0.5 * decay.powi(t + 1));
-                let u_product_t = self.u_product;
-                let u_product_t_1 = u_product_t * u_t_1;
-                let beta_2_power = beta_2.powi(t);
-                let (ms, rest) = slots.split_first_mut().expect("Nadam slots");
-                let (m, v) = (&mut **ms, &mut *rest[0]);
-                for j in 0..w.len() {
-                    m[j] += (g[j] - m[j]) * (1.0 - beta_1);
-                    v[j] += (g[j] * g[j] - v[j]) * (1.0 - beta_2);
-                    let m_hat = u_t_1 * m[j] / (1.0 - u_product_t_1)
-                        + (1.0 - u_t) * g[j] / (1.0 - u_product_t);
-                    let v_hat = v[j] / (1.0 - beta_2_power);
-                    w[j] -= (m_hat * lr) / (v_hat.sqrt() + epsilon);
+                Rule::Nadam {
+                    lr,
+                    beta_1,
+                    beta_2,
+                    epsilon,
+                    u_t: beta_1 * (1.0 - 0.5 * decay.powi(t)),
+                    u_t_1,
+                    u_product_t: self.u_product,
+                    u_product_t_1: self.u_product * u_t_1,
+                    beta_2_power: beta_2.powi(t),
                 }
             }
         }

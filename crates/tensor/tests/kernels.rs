@@ -2,6 +2,7 @@
 //! elementary functions match `f64` references, and reductions ignore the thread count.
 
 use rand::{Rng, SeedableRng, rngs::StdRng};
+use strata_tensor::kernels::update::{self, Rule};
 use strata_tensor::kernels::{activation, elementwise, gemm, reduce, softmax};
 use strata_tensor::kernels::{elementwise::Binary, gemm::Transpose};
 use strata_tensor::{Isa, Tensor, Unary};
@@ -85,6 +86,157 @@ fn simd_elementwise_kernels_equal_scalar_on_lengths_0_to_67() {
             );
         }
     }
+}
+
+/// Every optimizer rule, in every variant.
+fn update_rules() -> Vec<Rule> {
+    let mut rules = vec![
+        Rule::Sgd { lr: 0.01 },
+        Rule::Adagrad {
+            lr: 0.1,
+            epsilon: 1e-7,
+        },
+        Rule::Adamax {
+            lr: 0.002,
+            beta_1: 0.9,
+            beta_2: 0.999,
+            epsilon: 1e-7,
+            beta_1_power: 0.729,
+        },
+        Rule::Nadam {
+            lr: 0.002,
+            beta_1: 0.9,
+            beta_2: 0.999,
+            epsilon: 1e-7,
+            u_t: 0.4608,
+            u_t_1: 0.4623,
+            u_product_t: 0.2128,
+            u_product_t_1: 0.0984,
+            beta_2_power: 0.997,
+        },
+    ];
+    for nesterov in [false, true] {
+        rules.push(Rule::Momentum {
+            lr: 0.01,
+            momentum: 0.9,
+            nesterov,
+        });
+    }
+    for momentum in [0.0, 0.9] {
+        for centered in [false, true] {
+            rules.push(Rule::RmsProp {
+                lr: 0.001,
+                rho: 0.9,
+                momentum,
+                epsilon: 1e-7,
+                centered,
+            });
+        }
+    }
+    for amsgrad in [false, true] {
+        rules.push(Rule::Adam {
+            alpha: 0.0003,
+            beta_1: 0.9,
+            beta_2: 0.999,
+            epsilon: 1e-7,
+            amsgrad,
+        });
+    }
+    rules
+}
+
+#[test]
+fn simd_optimizer_updates_equal_scalar_on_lengths_0_to_67() {
+    for rule in update_rules() {
+        for len in 0..=67 {
+            let start = random(len, 3, 1.0);
+            // Second moments positive (and above the squared running means of centered
+            // RMSprop), first moments of either sign.
+            let slots0: Vec<Vec<f32>> = (0..rule.slots())
+                .map(|s| {
+                    let r = random(len, 10 + s as u64, 0.1);
+                    if s == 0 {
+                        r
+                    } else {
+                        r.iter().map(|v| v.abs() + 1.0).collect()
+                    }
+                })
+                .collect();
+            let run = |isa: Isa| {
+                let (mut w, mut slots) = (start.clone(), slots0.clone());
+                for step in 0..3 {
+                    let g = random(len, 100 + step, 1.0);
+                    let mut views: Vec<&mut [f32]> =
+                        slots.iter_mut().map(|s| s.as_mut_slice()).collect();
+                    update::apply_with(isa, rule, &mut w, &g, &mut views);
+                }
+                (w, slots)
+            };
+            let (want_w, want_slots) = run(Isa::Scalar);
+            if len > 0 {
+                assert_ne!(bits(&want_w), bits(&start), "{rule:?} changed nothing");
+            }
+            for isa in Isa::available() {
+                let (w, slots) = run(isa);
+                assert_eq!(bits(&w), bits(&want_w), "{rule:?} {isa:?} length {len}");
+                for (got, want) in slots.iter().zip(&want_slots) {
+                    assert_eq!(bits(got), bits(want), "{rule:?} {isa:?} slot, length {len}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn optimizer_update_rules_follow_their_formulas() {
+    // One element, three steps, against the formulas written out in f32 here.
+    let g = [0.5f32, -0.25, 1.0];
+    let (lr, b1, b2, eps) = (0.01f32, 0.9f32, 0.999f32, 1e-7f32);
+    let (mut w, mut m, mut v) = ([1.0f32], [0.0f32], [0.0f32]);
+    let (mut w_ref, mut m_ref, mut v_ref) = (1.0f32, 0.0f32, 0.0f32);
+    for (t, &gt) in g.iter().enumerate() {
+        let t = t as i32 + 1;
+        let alpha = lr * (1.0 - b2.powi(t)).sqrt() / (1.0 - b1.powi(t));
+        let rule = Rule::Adam {
+            alpha,
+            beta_1: b1,
+            beta_2: b2,
+            epsilon: eps,
+            amsgrad: false,
+        };
+        update::apply(rule, &mut w, &[gt], &mut [&mut m, &mut v]);
+        m_ref += (gt - m_ref) * (1.0 - b1);
+        v_ref += (gt * gt - v_ref) * (1.0 - b2);
+        w_ref -= m_ref * alpha / (v_ref.sqrt() + eps);
+        assert_eq!((w[0], m[0], v[0]), (w_ref, m_ref, v_ref), "Adam step {t}");
+    }
+    let (mut w, mut a) = ([2.0f32], [0.1f32]);
+    update::apply(
+        Rule::Adagrad { lr, epsilon: eps },
+        &mut w,
+        &[0.5],
+        &mut [&mut a],
+    );
+    assert_eq!(a[0], 0.1 + 0.25);
+    assert_eq!(w[0], 2.0 - lr * 0.5 / (0.35f32 + eps).sqrt());
+}
+
+#[test]
+#[should_panic(expected = "needs 2 slot arrays of 3 elements")]
+fn optimizer_update_rejects_a_short_slot() {
+    let (mut w, mut m, mut v) = ([0.0f32; 3], [0.0f32; 3], [0.0f32; 2]);
+    update::apply(
+        Rule::Adamax {
+            lr: 0.1,
+            beta_1: 0.9,
+            beta_2: 0.999,
+            epsilon: 1e-7,
+            beta_1_power: 0.9,
+        },
+        &mut w,
+        &[1.0; 3],
+        &mut [&mut m, &mut v],
+    );
 }
 
 #[test]

@@ -18,6 +18,7 @@ mod gemm_avx2;
 pub mod math;
 pub mod reduce;
 pub mod softmax;
+pub mod update;
 
 /// An instruction-set level a kernel can be compiled for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
