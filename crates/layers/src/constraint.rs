@@ -45,31 +45,50 @@ impl Constraint {
 }
 
 /// Multiplies every slice along `axis` by `factor(‖slice‖₂)`.
+///
+/// The slices along `axis` of a row-major tensor are strided (a Dense kernel's columns, for the
+/// default axis 0), so the norms are accumulated a whole contiguous row at a time into one sum
+/// per slice, then every row is scaled by the slices' factors: two sequential sweeps, each
+/// slice's squares still added in axis order (the same sums as one slice at a time). The
+/// per-slice sums live in a buffer kept per thread, so a training step allocates nothing here.
 fn scale_by_norm(w: &mut Tensor, axis: usize, factor: impl Fn(f32) -> f32) {
-    let shape = w.shape().to_vec();
-    let axis = axis.min(shape.len().saturating_sub(1));
+    let shape = w.dims();
     if shape.is_empty() {
         let n = w.as_slice()[0].abs();
         w.as_mut_slice()[0] *= factor(n);
         return;
     }
+    let axis = axis.min(shape.len() - 1);
     let outer: usize = shape[..axis].iter().product();
     let len = shape[axis];
     let inner: usize = shape[axis + 1..].iter().product();
-    let data = w.as_mut_slice();
-    for o in 0..outer {
-        for i in 0..inner {
-            let at = |a: usize| (o * len + a) * inner + i;
-            let norm = (0..len)
-                .map(|a| (data[at(a)] as f64).powi(2))
-                .sum::<f64>()
-                .sqrt() as f32;
-            let f = factor(norm);
-            for a in 0..len {
-                data[at(a)] *= f;
+    if inner == 0 || len == 0 {
+        return;
+    }
+    thread_local! {
+        static SUMS: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    SUMS.with(|sums| {
+        let mut sums = sums.borrow_mut();
+        sums.resize(2 * inner, 0.0);
+        let (sums, factors) = sums.split_at_mut(inner);
+        for block in w.as_mut_slice().chunks_exact_mut(len * inner).take(outer) {
+            sums.fill(0.0);
+            for row in block.chunks_exact(inner) {
+                for (s, &v) in sums.iter_mut().zip(row) {
+                    *s += (v as f64).powi(2);
+                }
+            }
+            for (f, &s) in factors.iter_mut().zip(sums.iter()) {
+                *f = factor(s.sqrt() as f32) as f64;
+            }
+            for row in block.chunks_exact_mut(inner) {
+                for (v, &f) in row.iter_mut().zip(factors.iter()) {
+                    *v *= f as f32;
+                }
             }
         }
-    }
+    });
 }
 
 impl FromStr for Constraint {
