@@ -244,11 +244,86 @@ fn bench_batch_gathering(c: &mut Criterion) {
     group.finish();
 }
 
+/// One optimizer step on W1's first kernel (784×300), for each per-element rule and
+/// instruction set: the update pass of the adaptive optimizers (memory-bound once vectorized).
+fn bench_optimizer_updates(c: &mut Criterion) {
+    use strata_tensor::kernels::update::{self, Rule};
+    let mut group = c.benchmark_group("update");
+    let len = 784 * 300;
+    let g = random(len, 11);
+    let rules = [
+        ("sgd", Rule::Sgd { lr: 0.01 }),
+        (
+            "momentum",
+            Rule::Momentum {
+                lr: 0.01,
+                momentum: 0.9,
+                nesterov: false,
+            },
+        ),
+        (
+            "rmsprop",
+            Rule::RmsProp {
+                lr: 0.001,
+                rho: 0.9,
+                momentum: 0.0,
+                epsilon: 1e-7,
+                centered: false,
+            },
+        ),
+        (
+            "adam",
+            Rule::Adam {
+                alpha: 0.0003,
+                beta_1: 0.9,
+                beta_2: 0.999,
+                epsilon: 1e-7,
+                amsgrad: false,
+            },
+        ),
+        (
+            "nadam",
+            Rule::Nadam {
+                lr: 0.001,
+                beta_1: 0.9,
+                beta_2: 0.999,
+                epsilon: 1e-7,
+                u_t: 0.4608,
+                u_t_1: 0.4623,
+                u_product_t: 0.2128,
+                u_product_t_1: 0.0984,
+                beta_2_power: 0.997,
+            },
+        ),
+    ];
+    group.throughput(Throughput::Elements(len as u64));
+    for (name, rule) in rules {
+        for isa in Isa::available() {
+            let mut w = random(len, 12);
+            let mut slots: Vec<Vec<f32>> = (0..rule.slots())
+                .map(|s| random(len, 13 + s as u64).iter().map(|v| v.abs()).collect())
+                .collect();
+            group.bench_function(
+                BenchmarkId::new(name, format!("{isa:?}, 784x300")),
+                |bench| {
+                    bench.iter(|| {
+                        let mut views: Vec<&mut [f32]> =
+                            slots.iter_mut().map(|s| s.as_mut_slice()).collect();
+                        update::apply_with(isa, rule, &mut w, black_box(&g), &mut views)
+                    })
+                },
+            );
+        }
+    }
+    group.finish();
+}
+
 criterion_group!(
     benches,
     bench_gemm,
     bench_activations,
     bench_softmax_and_batch_norm,
-    bench_batch_gathering
+    bench_batch_gathering,
+    bench_optimizer_updates
 );
 criterion_main!(benches);
