@@ -69,13 +69,9 @@ impl Layer for Dropout {
         let keep = 1.0 - self.rate;
         // Scale at training time so inference needs no rescaling; rate 1 gives zeros.
         let scale = if keep > 0.0 { 1.0 / keep } else { 0.0 };
-        let mask = Tensor::from_fn(&shape, |_| {
-            if self.rng.next_f32() >= self.rate {
-                scale
-            } else {
-                0.0
-            }
-        });
+        let mut mask = Tensor::zeros(&shape);
+        self.rng
+            .fill_mask(mask.as_mut_slice(), self.rate, scale, 0.0);
         x.mul_const(&mask)
     }
 
@@ -140,12 +136,13 @@ impl Layer for AlphaDropout {
         let alpha_p = -ALPHA * SCALE;
         let a = ((1.0 - rate) * (1.0 + rate * alpha_p * alpha_p)).powf(-0.5);
         let b = -a * alpha_p * rate;
-        let keep: Vec<bool> = (0..shape.iter().product::<usize>())
-            .map(|_| self.rng.next_f32() >= rate)
-            .collect();
-        // y = a·(x·keep + α'·(1 − keep)) + b = x·(a·keep) + (a·α'·(1 − keep) + b).
-        let scale = Tensor::from_fn(&shape, |i| if keep[i] { a } else { 0.0 });
-        let shift = Tensor::from_fn(&shape, |i| if keep[i] { b } else { a * alpha_p + b });
+        // y = a·(x·keep + α'·(1 − keep)) + b = x·(a·keep) + (a·α'·(1 − keep) + b). Both
+        // tensors take the same draws (the shift's from a copy of the generator).
+        let (mut scale, mut shift) = (Tensor::zeros(&shape), Tensor::zeros(&shape));
+        self.rng
+            .clone()
+            .fill_mask(shift.as_mut_slice(), rate, b, a * alpha_p + b);
+        self.rng.fill_mask(scale.as_mut_slice(), rate, a, 0.0);
         x.mul_const(&scale).add_const(&shift)
     }
 
