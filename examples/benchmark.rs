@@ -12,7 +12,9 @@
 //! The first epoch is a warm-up; the median of the others is reported. For `mlp` and `bn` a line
 //! with the heap allocations per step of the last epoch comes first (a counting allocator wraps
 //! the system one). Ends with one line of `key=value` pairs (`--verbose 1` times with the
-//! progress bar drawn; `--seed N`, default 42, seeds the initial weights and the shuffling).
+//! progress bar drawn; `--seed N`, default 42, seeds the initial weights and the shuffling;
+//! `--optimizer NAME` trains `mlp` or `bn` with `momentum`, `nesterov`, `adagrad`, `rmsprop`,
+//! `adam`, `adamax`, `nadam` or `adamw` at Keras's defaults instead of plain SGD).
 //! Run:
 //! `cargo run --release --example benchmark -- --workload mlp --threads 1 --epochs 4`
 

@@ -57,6 +57,9 @@ mod tests {
         assert_eq!(mask, want);
         assert_eq!(a, b, "the generators end in the same state");
         let kept = mask.iter().filter(|&&m| m == 2.0).count();
-        assert!((650..750).contains(&kept), "{kept} of 1000 kept at rate 0.3");
+        assert!(
+            (650..750).contains(&kept),
+            "{kept} of 1000 kept at rate 0.3"
+        );
     }
 }
