@@ -5,9 +5,9 @@
 //! learning rate); these kernels apply it to every element of a variable. Each rule is one
 //! loop over equal-length slices with the branches hoisted out of it, so the compiler turns
 //! the square roots and divisions into vector instructions (8 lanes with AVX2, 16 with
-//! AVX-512; [`super::multiversion`]). The expressions are evaluated in the order written
-//! below (Keras's order), and Rust never fuses a multiply and an add on its own, so every
-//! instruction set gives the same bits.
+//! AVX-512, chosen at run time as for every kernel of [`crate::kernels`]). The expressions
+//! are evaluated in the order written below (Keras's order), and Rust never fuses a multiply
+//! and an add on its own, so every instruction set gives the same bits.
 
 use super::multiversion;
 
