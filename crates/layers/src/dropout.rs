@@ -136,13 +136,12 @@ impl Layer for AlphaDropout {
         let alpha_p = -ALPHA * SCALE;
         let a = ((1.0 - rate) * (1.0 + rate * alpha_p * alpha_p)).powf(-0.5);
         let b = -a * alpha_p * rate;
-        // y = a·(x·keep + α'·(1 − keep)) + b = x·(a·keep) + (a·α'·(1 − keep) + b). Both
-        // tensors take the same draws (the shift's from a copy of the generator).
-        let (mut scale, mut shift) = (Tensor::zeros(&shape), Tensor::zeros(&shape));
-        self.rng
-            .clone()
-            .fill_mask(shift.as_mut_slice(), rate, b, a * alpha_p + b);
+        // y = a·(x·keep + α'·(1 − keep)) + b = x·(a·keep) + (a·α'·(1 − keep) + b). One draw
+        // per element: the shift is read off the scale (a > 0 for every rate below 1).
+        let mut scale = Tensor::zeros(&shape);
         self.rng.fill_mask(scale.as_mut_slice(), rate, a, 0.0);
+        let dropped = a * alpha_p + b;
+        let shift = scale.map(|s| if s != 0.0 { b } else { dropped });
         x.mul_const(&scale).add_const(&shift)
     }
 
