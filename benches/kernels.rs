@@ -41,6 +41,7 @@ fn bench_gemm(c: &mut Criterion) {
         for kernel in strata_gemm::GemmKernel::available() {
             let name = match kernel {
                 strata_gemm::GemmKernel::Crate => "A·B",
+                strata_gemm::GemmKernel::CrateDirect => "gemm-direct A·B",
                 strata_gemm::GemmKernel::OwnAvx2 => "strata-avx2 A·B",
             };
             group.bench_function(BenchmarkId::new(name, &label), |bench| {

@@ -384,6 +384,8 @@ fn gemm_matches_triple_loop_in_all_three_forms_and_edge_sizes() {
         (3, 2, 0),
         (63, 65, 67),
         (32, 784, 30),
+        (32, 300, 100),
+        (16, 40, 33),
         (5, 17, 33),
         (64, 64, 64),
     ];

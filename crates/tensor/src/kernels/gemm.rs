@@ -65,6 +65,10 @@ pub enum GemmKernel {
     /// block when a product is split across threads). The default
     /// ([`GemmKernel::for_product`]).
     Crate,
+    /// The `gemm` crate writing straight into the row-major `C` for every product, without
+    /// the column-major scratch path [`GemmKernel::Crate`] takes for batch-16/32 outputs:
+    /// the previous default, kept for comparisons (`STRATA_GEMM=direct`).
+    CrateDirect,
     /// Strata's hand-written AVX2+FMA kernel (`gemm_avx2.rs`); needs AVX2 and FMA. It reads
     /// A and B in place (packing only `Bᵀ` panels and edges, into stack scratch) and allocates
     /// nothing. Used for products up to [`OWN_MAX_MACS`] multiply-adds with `STRATA_GEMM=own`.
@@ -85,15 +89,21 @@ impl GemmKernel {
     /// of up to [`OWN_MAX_MACS`] multiply-adds. That configuration needs no heap memory for
     /// the products of a usual training step (the crate allocates two packing buffers per
     /// call), but whole W1/W2 runs on two threads were about 10 % slower with it here, so it
-    /// is not the default (`docs/performance.md`, item 14). The variable is read once per
+    /// is not the default (`docs/performance.md`, item 14). `STRATA_GEMM=direct` selects
+    /// [`GemmKernel::CrateDirect`] instead, for comparisons. The variable is read once per
     /// process; the choice never depends on the thread count.
     pub fn for_product(m: usize, k: usize, n: usize) -> GemmKernel {
         static OWN_SMALL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
         let own_small = *OWN_SMALL.get_or_init(|| {
             std::env::var("STRATA_GEMM").as_deref() == Ok("own") && super::Isa::Avx2.is_supported()
         });
+        static DIRECT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        let direct =
+            *DIRECT.get_or_init(|| std::env::var("STRATA_GEMM").as_deref() == Ok("direct"));
         if own_small && m.saturating_mul(k).saturating_mul(n) <= OWN_MAX_MACS {
             GemmKernel::OwnAvx2
+        } else if direct {
+            GemmKernel::CrateDirect
         } else {
             GemmKernel::Crate
         }
@@ -101,7 +111,7 @@ impl GemmKernel {
 
     /// Every kernel this CPU can run.
     pub fn available() -> Vec<GemmKernel> {
-        let mut kernels = vec![GemmKernel::Crate];
+        let mut kernels = vec![GemmKernel::Crate, GemmKernel::CrateDirect];
         if super::Isa::Avx2.is_supported() {
             kernels.push(GemmKernel::OwnAvx2);
         }
@@ -359,6 +369,9 @@ struct GemmView<'a> {
     scale: f32,
     /// An accumulated `C` is multiplied by this first (as `scale`).
     keep: f32,
+    /// Whether the `gemm` crate computes each block column-major into a scratch buffer that is
+    /// then copied into `C` ([`stores_transposed`]).
+    transposed: bool,
 }
 
 // SAFETY: the pointers come from slices borrowed for the whole product (`matmul_with` does not
@@ -401,6 +414,7 @@ impl<'a> GemmView<'a> {
             accumulate,
             scale: 1.0,
             keep: 1.0,
+            transposed: false,
         }
     }
 
@@ -413,7 +427,13 @@ impl<'a> GemmView<'a> {
         epilogue: Option<&(dyn Fn(usize, usize, usize, usize) + Sync)>,
     ) {
         match kernel {
-            GemmKernel::Crate => self.run_in_parts(parts, epilogue),
+            GemmKernel::Crate => {
+                let mut view = self;
+                let Operands { m, n, .. } = self.ops;
+                view.transposed = stores_transposed(m, n, self.accumulate);
+                view.run_in_parts(parts, epilogue)
+            }
+            GemmKernel::CrateDirect => self.run_in_parts(parts, epilogue),
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `self.c` is the pointer of the `m×n` slice `C` this view was made from,
             // which the caller borrowed mutably for the whole call and reaches only through
@@ -516,6 +536,9 @@ impl<'a> GemmView<'a> {
         if i1 <= i0 || j1 <= j0 {
             return;
         }
+        if self.transposed {
+            return self.run_block_transposed(i0, i1, j0, j1);
+        }
         let Operands { k, n, .. } = self.ops;
         // SAFETY: `matmul_with` checked that A holds m×k, B k×n and C m×n elements for the
         // strides in `self`; 0 ≤ i0 < i1 ≤ m and 0 ≤ j0 < j1 ≤ n, so every element the offset
@@ -545,6 +568,90 @@ impl<'a> GemmView<'a> {
             );
         }
     }
+
+    /// [`GemmView::run_block`] for a product that [`stores_transposed`]: the `gemm` crate writes
+    /// the block column-major into this thread's scratch buffer, which is then copied into the
+    /// block of `C` (overwritten: such views never accumulate).
+    fn run_block_transposed(self, i0: usize, i1: usize, j0: usize, j1: usize) {
+        debug_assert!(!self.accumulate);
+        let Operands { k, n, .. } = self.ops;
+        let (rows, cols) = (i1 - i0, j1 - j0);
+        TRANSPOSED_SCRATCH.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            if scratch.len() < rows * cols {
+                scratch.resize(rows * cols, 0.0);
+            }
+            let t = &mut scratch[..rows * cols];
+            // SAFETY: as in `run_block` for A and B; `t` holds rows×cols elements, addressed
+            // column-major (row stride 1, column stride `rows`).
+            unsafe {
+                gemm::gemm(
+                    rows,
+                    cols,
+                    k,
+                    t.as_mut_ptr(),
+                    rows as isize,
+                    1,
+                    false,
+                    self.a.offset(i0 as isize * self.a_rs),
+                    self.a_cs,
+                    self.a_rs,
+                    self.b.offset(j0 as isize * self.b_cs),
+                    self.b_cs,
+                    self.b_rs,
+                    0.0,
+                    1.0,
+                    false,
+                    false,
+                    false,
+                    gemm::Parallelism::None,
+                );
+            }
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `stores_transposed` chose this path only on a CPU with AVX2; `t` holds
+            // rows×cols elements, and row i0 + i, columns j0..j1 of C lie inside C and belong
+            // to this block, which no other thread touches (and which `t` does not alias).
+            unsafe {
+                let out = |i: usize| self.c.add((i0 + i) * n + j0);
+                super::gemm_avx2::transpose_into(t, rows, cols, &out);
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            unreachable!("the transposed store runs on x86-64 only");
+        });
+    }
+}
+
+thread_local! {
+    /// Per-thread scratch of [`GemmView::run_block_transposed`], grown to the largest block
+    /// it has held (a batch-32 step's largest is 32×300 floats).
+    static TRANSPOSED_SCRATCH: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Whether a product `C = op(A) · op(B)` with an `m×n` row-major `C` is better computed by the
+/// `gemm` crate as a column-major block in scratch memory, then copied into `C`.
+///
+/// The crate's AVX2 micro-kernel computes a tile of 16 elements along `C`'s contiguous
+/// dimension by 6 along the other. For a row-major `C` with a batch of 16 or 32 rows, that
+/// puts the 32 rows on the 6-wide side (five tiles and a third of one: a ninth of the work
+/// wasted) and the features on the 16-wide side; a column-major `C` puts the 32 rows exactly
+/// on two vectors, the crate then reads `B` in place instead of packing it (input gradients
+/// `dY·Wᵀ` always had `W` packed), and the copy costs far less than it saves: measured 8–25 %
+/// faster on batch-32 forward products and 30–45 % on input gradients
+/// (`docs/performance.md`, item 20). Rows other than 16 and 32 (24, 64, 8) measured slower,
+/// as did narrow outputs (10 columns), so they keep the direct path. Only products that
+/// overwrite `C` (the forward pass and input gradients; the fused weight updates accumulate)
+/// and only where the crate runs its AVX2 kernels (its AVX-512 ones have other tile shapes,
+/// not measured here). [`GemmKernel::CrateDirect`] never takes this path.
+fn stores_transposed(m: usize, n: usize, accumulate: bool) -> bool {
+    static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let enabled = *ENABLED.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        let avx512 = is_x86_feature_detected!("avx512f");
+        #[cfg(not(target_arch = "x86_64"))]
+        let avx512 = true;
+        super::Isa::Avx2.is_supported() && !avx512
+    });
+    enabled && !accumulate && (m == 16 || m == 32) && n >= 32
 }
 
 /// The plain triple loop, accumulated in `f64`: the reference the fast path is tested against.
@@ -625,6 +732,8 @@ mod tests {
             (33, 17, 129),
             (130, 9, 20),
             (32, 300, 100),
+            (32, 784, 100),
+            (16, 100, 70),
             (64, 40, 17),
         ];
         each_product(&shapes, |m, k, n, ta, tb, a, b| {
@@ -660,12 +769,18 @@ mod tests {
                     );
                     c
                 };
+                // The rounding error of an f32 sum grows with the sum of its terms' magnitudes,
+                // not with the (possibly cancelled) result.
+                let abs = |x: &[f32]| x.iter().map(|v| v.abs()).collect::<Vec<_>>();
+                let mut magnitude = vec![0.0; m * n];
+                matmul_reference(&abs(a), ta, &abs(b), tb, m, k, n, &mut magnitude, false);
                 for accumulate in [false, true] {
                     let one = run(1, accumulate);
                     let mut reference = (0..m * n).map(|i| i as f32 * 0.25).collect::<Vec<_>>();
                     matmul_reference(a, ta, b, tb, m, k, n, &mut reference, accumulate);
-                    for (x, r) in one.iter().zip(&reference) {
-                        assert!((x - r).abs() <= 1e-3 * r.abs().max(1.0), "{x} vs {r}");
+                    for ((x, r), t) in one.iter().zip(&reference).zip(&magnitude) {
+                        let tol = 1e-3 * r.abs().max(1.0) + 1e-6 * t;
+                        assert!((x - r).abs() <= tol, "{m}x{k}x{n}: {x} vs {r}");
                     }
                     for parts in [2, 3, 4, 7, 8] {
                         let split = run(parts, accumulate);
@@ -677,6 +792,47 @@ mod tests {
                         );
                     }
                 }
+            }
+        });
+    }
+
+    /// The column-major scratch path of [`stores_transposed`] gives the bits of the direct
+    /// path, whole or split, on the shapes it is chosen for.
+    #[test]
+    fn the_transposed_store_equals_the_direct_one_bit_for_bit() {
+        let shapes = [
+            (32, 784, 300),
+            (32, 784, 100),
+            (32, 100, 100),
+            (16, 100, 70),
+            (32, 600, 33),
+        ];
+        each_product(&shapes, |m, k, n, ta, tb, a, b| {
+            let ops = Operands {
+                a,
+                trans_a: ta,
+                b,
+                trans_b: tb,
+                m,
+                k,
+                n,
+            };
+            assert!(!super::super::Isa::Avx2.is_supported() || stores_transposed(m, n, false));
+            let run = |kernel: GemmKernel, parts: usize| {
+                let mut c = vec![f32::NAN; m * n];
+                GemmView::new(ops, &mut c, false).run(kernel, parts, None);
+                c
+            };
+            let direct = run(GemmKernel::CrateDirect, 1);
+            for parts in [1, 2, 4] {
+                let transposed = run(GemmKernel::Crate, parts);
+                assert!(
+                    direct
+                        .iter()
+                        .zip(&transposed)
+                        .all(|(x, y)| x.to_bits() == y.to_bits()),
+                    "{m}x{k}x{n} {ta:?} {tb:?} in {parts} parts: the transposed store differs"
+                );
             }
         });
     }

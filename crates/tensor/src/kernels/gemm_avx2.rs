@@ -369,3 +369,76 @@ impl SendPtr {
         self.0
     }
 }
+
+/// Copies the column-major `rows × cols` block `t` (element `(i, j)` at `t[j·rows + i]`) into
+/// the rows of a row-major matrix: row `i` goes to `out(i)[..cols]`. Whole 8×8 tiles are
+/// transposed in registers (eight loads, eight stores, 24 shuffles), the edges element by
+/// element.
+///
+/// # Safety
+/// The CPU must support AVX2; `t` must hold `rows·cols` elements and `out(i)` must be valid
+/// for writing `cols` elements for every `i < rows`, none of them aliasing `t`.
+#[target_feature(enable = "avx2")]
+pub(crate) unsafe fn transpose_into(
+    t: &[f32],
+    rows: usize,
+    cols: usize,
+    out: &dyn Fn(usize) -> *mut f32,
+) {
+    debug_assert!(t.len() >= rows * cols);
+    let (rows8, cols8) = (rows / 8 * 8, cols / 8 * 8);
+    let src = t.as_ptr();
+    for i in (0..rows8).step_by(8) {
+        let dst: [*mut f32; 8] = std::array::from_fn(|r| out(i + r));
+        for j in (0..cols8).step_by(8) {
+            // SAFETY: (i + 7) < rows and (j + 7) < cols, so every load reads inside `t` and
+            // every store writes inside row i + r's first `cols` elements.
+            unsafe {
+                let r: [__m256; 8] =
+                    std::array::from_fn(|c| _mm256_loadu_ps(src.add((j + c) * rows + i)));
+                let t0 = _mm256_unpacklo_ps(r[0], r[1]);
+                let t1 = _mm256_unpackhi_ps(r[0], r[1]);
+                let t2 = _mm256_unpacklo_ps(r[2], r[3]);
+                let t3 = _mm256_unpackhi_ps(r[2], r[3]);
+                let t4 = _mm256_unpacklo_ps(r[4], r[5]);
+                let t5 = _mm256_unpackhi_ps(r[4], r[5]);
+                let t6 = _mm256_unpacklo_ps(r[6], r[7]);
+                let t7 = _mm256_unpackhi_ps(r[6], r[7]);
+                let s0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+                let s1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+                let s2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+                let s3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+                let s4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+                let s5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+                let s6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+                let s7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+                let o = [
+                    _mm256_permute2f128_ps::<0x20>(s0, s4),
+                    _mm256_permute2f128_ps::<0x20>(s1, s5),
+                    _mm256_permute2f128_ps::<0x20>(s2, s6),
+                    _mm256_permute2f128_ps::<0x20>(s3, s7),
+                    _mm256_permute2f128_ps::<0x31>(s0, s4),
+                    _mm256_permute2f128_ps::<0x31>(s1, s5),
+                    _mm256_permute2f128_ps::<0x31>(s2, s6),
+                    _mm256_permute2f128_ps::<0x31>(s3, s7),
+                ];
+                for (r, v) in o.iter().enumerate() {
+                    _mm256_storeu_ps(dst[r].add(j), *v);
+                }
+            }
+        }
+        for (r, &d) in dst.iter().enumerate() {
+            for j in cols8..cols {
+                // SAFETY: inside `t` and inside row i + r's first `cols` elements.
+                unsafe { *d.add(j) = *src.add(j * rows + i + r) };
+            }
+        }
+    }
+    for i in rows8..rows {
+        let d = out(i);
+        for j in 0..cols {
+            // SAFETY: as above.
+            unsafe { *d.add(j) = *src.add(j * rows + i) };
+        }
+    }
+}
