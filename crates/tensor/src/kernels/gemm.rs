@@ -480,13 +480,7 @@ impl<'a> GemmView<'a> {
         // 784×300 weight gradient 3× slower on two threads than on one). Otherwise columns; a
         // side too short for two blocks of MIN_BLOCK may still be cut into blocks of 16 when the
         // other side alone keeps every block in the product's class.
-        // A transposed-store product (32 rows) is cut into two blocks of 16 rows, each one
-        // vector panel of the crate's kernel and all of `C`'s columns (in multiples of its 6
-        // where the product has them): 9–18 % faster at two threads than four blocks of 75
-        // columns, whose tiles do not divide evenly (`docs/performance.md`, item 21).
-        let (split_n, split_len, min_part) = if self.transposed && m >= 32 && n >= MIN_BLOCK {
-            (false, m, 16)
-        } else if m >= 2 * MIN_BLOCK {
+        let (split_n, split_len, min_part) = if m >= 2 * MIN_BLOCK {
             (false, m, MIN_BLOCK)
         } else if n >= 2 * MIN_BLOCK {
             (true, n, MIN_BLOCK)
