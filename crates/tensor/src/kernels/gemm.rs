@@ -622,7 +622,14 @@ impl<'a> GemmView<'a> {
                 super::gemm_avx2::transpose_into(t, rows, cols, &out);
             }
             #[cfg(not(target_arch = "x86_64"))]
-            unreachable!("the transposed store runs on x86-64 only");
+            for i in 0..rows {
+                // SAFETY: row i0 + i, columns j0..j1 of C lie inside C and belong to this
+                // block, which no other thread touches.
+                let row = unsafe { self.c_segment(i0 + i, j0, j1) };
+                for (j, c) in row.iter_mut().enumerate() {
+                    *c = t[j * rows + i];
+                }
+            }
         });
     }
 }
@@ -649,15 +656,20 @@ thread_local! {
 /// and only where the crate runs its AVX2 kernels (its AVX-512 ones have other tile shapes,
 /// not measured here). [`GemmKernel::CrateDirect`] never takes this path.
 fn stores_transposed(m: usize, n: usize, accumulate: bool) -> bool {
+    transposed_store_enabled() && !accumulate && (m == 16 || m == 32) && n >= 32
+}
+
+/// Whether this CPU takes [`stores_transposed`]'s path at all: AVX2 and no AVX-512 (the
+/// `gemm` crate's kernels this path was measured with).
+fn transposed_store_enabled() -> bool {
     static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    let enabled = *ENABLED.get_or_init(|| {
+    *ENABLED.get_or_init(|| {
         #[cfg(target_arch = "x86_64")]
         let avx512 = is_x86_feature_detected!("avx512f");
         #[cfg(not(target_arch = "x86_64"))]
         let avx512 = true;
         super::Isa::Avx2.is_supported() && !avx512
-    });
-    enabled && !accumulate && (m == 16 || m == 32) && n >= 32
+    })
 }
 
 /// The plain triple loop, accumulated in `f64`: the reference the fast path is tested against.
@@ -823,7 +835,7 @@ mod tests {
                 k,
                 n,
             };
-            assert!(!super::super::Isa::Avx2.is_supported() || stores_transposed(m, n, false));
+            assert!(!transposed_store_enabled() || stores_transposed(m, n, false));
             let run = |kernel: GemmKernel, parts: usize| {
                 let mut c = vec![f32::NAN; m * n];
                 GemmView::new(ops, &mut c, false).run(kernel, parts, None);

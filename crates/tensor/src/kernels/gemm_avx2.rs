@@ -442,3 +442,38 @@ pub(crate) unsafe fn transpose_into(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The register transpose moves every element of every shape, edges included, to its
+    /// place, and writes nothing past a row's first `cols` elements.
+    #[test]
+    fn transpose_into_matches_the_index_formula() {
+        if !super::super::Isa::Avx2.is_supported() {
+            return;
+        }
+        for rows in 1..=19 {
+            for cols in 1..=19 {
+                let t: Vec<f32> = (0..rows * cols).map(|x| x as f32).collect();
+                let stride = cols + 3;
+                let mut c = vec![-1.0f32; rows * stride];
+                let base = c.as_mut_ptr();
+                // SAFETY: AVX2 is supported; row i starts at i·stride and has room for
+                // `cols` (< stride) elements; `t` holds rows·cols elements.
+                unsafe {
+                    super::transpose_into(&t, rows, cols, &|i| base.add(i * stride));
+                }
+                for i in 0..rows {
+                    for j in 0..stride {
+                        let want = if j < cols {
+                            (j * rows + i) as f32
+                        } else {
+                            -1.0
+                        };
+                        assert_eq!(c[i * stride + j], want, "{rows}×{cols} at ({i}, {j})");
+                    }
+                }
+            }
+        }
+    }
+}
