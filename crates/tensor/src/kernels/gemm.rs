@@ -545,28 +545,56 @@ impl<'a> GemmView<'a> {
         if self.transposed {
             return self.run_block_transposed(i0, i1, j0, j1);
         }
-        let Operands { k, n, .. } = self.ops;
-        // SAFETY: `matmul_with` checked that A holds m×k, B k×n and C m×n elements for the
-        // strides in `self`; 0 ≤ i0 < i1 ≤ m and 0 ≤ j0 < j1 ≤ n, so every element the offset
-        // pointers and strides reach lies inside its slice, and the C block is disjoint from
-        // any other block written concurrently.
+        let n = self.ops.n;
+        // SAFETY: `matmul_with` checked that C holds m×n elements; 0 ≤ i0 < i1 ≤ m and
+        // 0 ≤ j0 < j1 ≤ n, so the block's rows (stride n) lie inside C, disjoint from any other
+        // block written concurrently.
+        unsafe {
+            self.crate_block(
+                (i0, i1, j0, j1),
+                self.c.add(i0 * n + j0),
+                (1, n as isize),
+                self.accumulate,
+                (self.keep, self.scale),
+            )
+        };
+    }
+
+    /// `dst = alpha·dst + beta·op(A)[i0..i1, :]·op(B)[:, j0..j1]` (`dst` read only when
+    /// `read_dst`) by the `gemm` crate on this thread, with `dst`'s column and row strides
+    /// `(cs, rs)`.
+    ///
+    /// # Safety
+    /// `dst` must address an `(i1 − i0)×(j1 − j0)` block through those strides that no other
+    /// thread touches, and the block must lie inside `C` (so A's and B's offsets and strides,
+    /// checked by `matmul_with`, stay inside their slices).
+    unsafe fn crate_block(
+        self,
+        (i0, i1, j0, j1): (usize, usize, usize, usize),
+        dst: *mut f32,
+        (cs, rs): (isize, isize),
+        read_dst: bool,
+        (alpha, beta): (f32, f32),
+    ) {
+        // SAFETY: forwarded contract; A's rows i0..i1 and B's columns j0..j1 lie inside their
+        // slices for the strides `matmul_with` checked.
         unsafe {
             gemm::gemm(
                 i1 - i0,
                 j1 - j0,
-                k,
-                self.c.add(i0 * n + j0),
-                1,
-                n as isize,
-                self.accumulate,
+                self.ops.k,
+                dst,
+                cs,
+                rs,
+                read_dst,
                 self.a.offset(i0 as isize * self.a_rs),
                 self.a_cs,
                 self.a_rs,
                 self.b.offset(j0 as isize * self.b_cs),
                 self.b_cs,
                 self.b_rs,
-                self.keep,
-                self.scale,
+                alpha,
+                beta,
                 false,
                 false,
                 false,
@@ -580,7 +608,6 @@ impl<'a> GemmView<'a> {
     /// block of `C` (overwritten: such views never accumulate).
     fn run_block_transposed(self, i0: usize, i1: usize, j0: usize, j1: usize) {
         debug_assert!(!self.accumulate);
-        let Operands { k, n, .. } = self.ops;
         let (rows, cols) = (i1 - i0, j1 - j0);
         TRANSPOSED_SCRATCH.with(|scratch| {
             let mut scratch = scratch.borrow_mut();
@@ -588,37 +615,23 @@ impl<'a> GemmView<'a> {
                 scratch.resize(rows * cols, 0.0);
             }
             let t = &mut scratch[..rows * cols];
-            // SAFETY: as in `run_block` for A and B; `t` holds rows×cols elements, addressed
-            // column-major (row stride 1, column stride `rows`).
+            // SAFETY: `t` holds rows×cols elements, addressed column-major (column stride
+            // `rows`, row stride 1), and belongs to this thread; the block lies inside C.
             unsafe {
-                gemm::gemm(
-                    rows,
-                    cols,
-                    k,
+                self.crate_block(
+                    (i0, i1, j0, j1),
                     t.as_mut_ptr(),
-                    rows as isize,
-                    1,
+                    (rows as isize, 1),
                     false,
-                    self.a.offset(i0 as isize * self.a_rs),
-                    self.a_cs,
-                    self.a_rs,
-                    self.b.offset(j0 as isize * self.b_cs),
-                    self.b_cs,
-                    self.b_rs,
-                    0.0,
-                    1.0,
-                    false,
-                    false,
-                    false,
-                    gemm::Parallelism::None,
-                );
-            }
+                    (0.0, 1.0),
+                )
+            };
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `stores_transposed` chose this path only on a CPU with AVX2; `t` holds
             // rows×cols elements, and row i0 + i, columns j0..j1 of C lie inside C and belong
             // to this block, which no other thread touches (and which `t` does not alias).
             unsafe {
-                let out = |i: usize| self.c.add((i0 + i) * n + j0);
+                let out = |i: usize| self.c.add((i0 + i) * self.ops.n + j0);
                 super::gemm_avx2::transpose_into(t, rows, cols, &out);
             }
             #[cfg(not(target_arch = "x86_64"))]
