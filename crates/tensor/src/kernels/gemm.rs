@@ -649,7 +649,8 @@ impl<'a> GemmView<'a> {
 
 thread_local! {
     /// Per-thread scratch of [`GemmView::run_block_transposed`], grown to the largest block
-    /// it has held (a batch-32 step's largest is 32×300 floats).
+    /// it has held (a batch-32 step's largest is 32×300 floats; never more than
+    /// [`TRANSPOSED_MAX_ELEMENTS`]).
     static TRANSPOSED_SCRATCH: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
@@ -669,8 +670,17 @@ thread_local! {
 /// and only where the crate runs its AVX2 kernels (its AVX-512 ones have other tile shapes,
 /// not measured here). [`GemmKernel::CrateDirect`] never takes this path.
 fn stores_transposed(m: usize, n: usize, accumulate: bool) -> bool {
-    transposed_store_enabled() && !accumulate && (m == 16 || m == 32) && n >= 32
+    transposed_store_enabled()
+        && !accumulate
+        && (m == 16 || m == 32)
+        && n >= 32
+        && m * n <= TRANSPOSED_MAX_ELEMENTS
 }
+
+/// The largest output [`stores_transposed`] sends through the per-thread scratch (1 MiB of
+/// `f32`, 8,192 columns at batch 32), so that the scratch a thread keeps stays bounded; wider
+/// outputs take the direct path.
+const TRANSPOSED_MAX_ELEMENTS: usize = 1 << 18;
 
 /// Whether this CPU takes [`stores_transposed`]'s path at all: AVX2 and no AVX-512 (the
 /// `gemm` crate's kernels this path was measured with).
@@ -849,6 +859,11 @@ mod tests {
                 n,
             };
             assert!(!transposed_store_enabled() || stores_transposed(m, n, false));
+            assert!(!stores_transposed(
+                32,
+                TRANSPOSED_MAX_ELEMENTS / 32 + 1,
+                false
+            ));
             let run = |kernel: GemmKernel, parts: usize| {
                 let mut c = vec![f32::NAN; m * n];
                 GemmView::new(ops, &mut c, false).run(kernel, parts, None);
