@@ -631,8 +631,8 @@ impl<'a> GemmView<'a> {
             // rows×cols elements, and row i0 + i, columns j0..j1 of C lie inside C and belong
             // to this block, which no other thread touches (and which `t` does not alias).
             unsafe {
-                let out = |i: usize| self.c.add((i0 + i) * self.ops.n + j0);
-                super::gemm_avx2::transpose_into(t, rows, cols, &out);
+                let n = self.ops.n;
+                super::gemm_avx2::transpose_into(t, rows, cols, self.c.add(i0 * n + j0), n);
             }
             #[cfg(not(target_arch = "x86_64"))]
             for i in 0..rows {

@@ -13,6 +13,9 @@
 //! The tile's sum is stored, added to `C`, or combined as `keep·C + scale·sum` while still in
 //! registers ([`Store`]), so a scaled update such as SGD's `W −= lr·Xᵀ·dY` never forms the
 //! product in memory. The kernel needs no heap memory: its scratch lives on the stack.
+//!
+//! [`transpose_into`], the 8×8 register transpose with which the default (`gemm` crate) path
+//! copies a column-major batch product into `C`, lives here with the other AVX2 code.
 
 use super::gemm::{Operands, Transpose};
 use std::arch::x86_64::*;
@@ -371,25 +374,23 @@ impl SendPtr {
 }
 
 /// Copies the column-major `rows × cols` block `t` (element `(i, j)` at `t[j·rows + i]`) into
-/// the rows of a row-major matrix: row `i` goes to `out(i)[..cols]`. Whole 8×8 tiles are
-/// transposed in registers (eight loads, eight stores, 24 shuffles), the edges element by
-/// element.
+/// a row-major block whose row `i` starts at `out + i·ld`. Whole 8×8 tiles are transposed in
+/// registers (eight loads, eight stores, 24 shuffles), the edges element by element.
 ///
 /// # Safety
-/// The CPU must support AVX2; `t` must hold `rows·cols` elements and `out(i)` must be valid
-/// for writing `cols` elements for every `i < rows`, none of them aliasing `t`.
+/// The CPU must support AVX2; `t` must hold `rows·cols` elements, and `out + i·ld` must be
+/// valid for writing `cols` elements for every `i < rows`, none of them aliasing `t`.
 #[target_feature(enable = "avx2")]
-pub(crate) unsafe fn transpose_into(
-    t: &[f32],
-    rows: usize,
-    cols: usize,
-    out: &dyn Fn(usize) -> *mut f32,
-) {
+pub(crate) unsafe fn transpose_into(t: &[f32], rows: usize, cols: usize, out: *mut f32, ld: usize) {
     debug_assert!(t.len() >= rows * cols);
     let (rows8, cols8) = (rows / 8 * 8, cols / 8 * 8);
     let src = t.as_ptr();
+    let row = |i: usize| {
+        // SAFETY: called with i < rows only, so the row lies inside the caller's block.
+        unsafe { out.add(i * ld) }
+    };
     for i in (0..rows8).step_by(8) {
-        let dst: [*mut f32; 8] = std::array::from_fn(|r| out(i + r));
+        let dst: [*mut f32; 8] = std::array::from_fn(|r| row(i + r));
         for j in (0..cols8).step_by(8) {
             // SAFETY: (i + 7) < rows and (j + 7) < cols, so every load reads inside `t` and
             // every store writes inside row i + r's first `cols` elements.
@@ -435,7 +436,7 @@ pub(crate) unsafe fn transpose_into(
         }
     }
     for i in rows8..rows {
-        let d = out(i);
+        let d = row(i);
         for j in 0..cols {
             // SAFETY: as above.
             unsafe { *d.add(j) = *src.add(j * rows + i) };
@@ -457,12 +458,9 @@ mod tests {
                 let t: Vec<f32> = (0..rows * cols).map(|x| x as f32).collect();
                 let stride = cols + 3;
                 let mut c = vec![-1.0f32; rows * stride];
-                let base = c.as_mut_ptr();
                 // SAFETY: AVX2 is supported; row i starts at i·stride and has room for
                 // `cols` (< stride) elements; `t` holds rows·cols elements.
-                unsafe {
-                    super::transpose_into(&t, rows, cols, &|i| base.add(i * stride));
-                }
+                unsafe { super::transpose_into(&t, rows, cols, c.as_mut_ptr(), stride) };
                 for i in 0..rows {
                     for j in 0..stride {
                         let want = if j < cols {
