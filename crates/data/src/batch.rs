@@ -106,9 +106,38 @@ impl<'d> Batches<'d> {
         }
         let indices = &self.order[self.position..end];
         self.position = end;
-        let l = self.dataset.sample_len();
+        // Every index of the order is a sample of the dataset.
+        self.dataset.fill_batch_unchecked(indices, batch);
+        // Start fetching the next batch's rows (random places of a dataset far larger than the
+        // caches) so that they arrive while this step computes; when the step's own traffic
+        // evicts them again, the prefetch at the top of the next call still overlaps the loads.
+        let next = &self.order[end..(end + self.batch_size).min(self.order.len())];
+        self.dataset.prefetch_rows(next);
+        true
+    }
+}
+
+impl Dataset {
+    /// Writes the samples `indices`, in that order, into `batch` (inputs scaled to `f32`,
+    /// labels or value targets), reusing its buffers when the shapes match: the random-access
+    /// form of [`Batches::fill`], for callers that gather batches in their own order or on
+    /// several threads. The batch is left unchanged when an index is out of range.
+    pub fn fill_batch(&self, indices: &[usize], batch: &mut Batch) -> Result<(), DataError> {
+        if let Some(&bad) = indices.iter().find(|&&i| i >= self.len()) {
+            return Err(DataError::InvalidArgument(format!(
+                "sample index {bad} is outside a dataset of {} samples",
+                self.len()
+            )));
+        }
+        self.fill_batch_unchecked(indices, batch);
+        Ok(())
+    }
+
+    /// [`Dataset::fill_batch`] for indices known to be in range.
+    fn fill_batch_unchecked(&self, indices: &[usize], batch: &mut Batch) {
+        let l = self.sample_len();
         let n = indices.len();
-        let sample_shape = self.dataset.sample_shape();
+        let sample_shape = self.sample_shape();
         let same_shape = batch
             .inputs
             .shape()
@@ -125,7 +154,7 @@ impl<'d> Batches<'d> {
         // prefetched, so issuing all the loads first overlaps their latencies.
         self.prefetch_rows(indices);
         let out = batch.inputs.as_mut_slice();
-        match self.dataset.features() {
+        match self.features() {
             Features::Bytes { data, scale } => {
                 for (row, &i) in out.chunks_exact_mut(l).zip(indices) {
                     for (o, &b) in row.iter_mut().zip(&data[i * l..(i + 1) * l]) {
@@ -139,13 +168,8 @@ impl<'d> Batches<'d> {
                 }
             }
         }
-        // Start fetching the next batch's rows (random places of a dataset far larger than the
-        // caches) so that they arrive while this step computes; when the step's own traffic
-        // evicts them again, the prefetch at the top of the next call still overlaps the loads.
-        let next = &self.order[end..(end + self.batch_size).min(self.order.len())];
-        self.prefetch_rows(next);
         batch.labels.clear();
-        match self.dataset.targets() {
+        match self.targets() {
             Targets::Classes(labels) => {
                 batch
                     .labels
@@ -164,16 +188,15 @@ impl<'d> Batches<'d> {
                 }
             }
         }
-        true
     }
 }
 
-impl Batches<'_> {
+impl Dataset {
     /// Prefetches the samples `indices` (a hint; no effect on results).
     fn prefetch_rows(&self, indices: &[usize]) {
-        let l = self.dataset.sample_len();
+        let l = self.sample_len();
         for &i in indices {
-            match self.dataset.features() {
+            match self.features() {
                 Features::Bytes { data, .. } => prefetch(&data[i * l..(i + 1) * l]),
                 Features::Floats(data) => prefetch(&data[i * l..(i + 1) * l]),
             }

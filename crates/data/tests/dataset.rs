@@ -129,3 +129,27 @@ fn invalid_arguments_are_errors_not_panics() {
     assert!(Dataset::from_bytes(vec![0; 8], &[2, 2], vec![0]).is_err());
     assert!(Dataset::from_bytes(vec![], &[0], vec![]).is_err());
 }
+
+#[test]
+fn fill_batch_gathers_any_rows_and_rejects_indices_past_the_end() {
+    let data = toy(20);
+    let mut batch = Batch::default();
+    data.fill_batch(&[7, 3, 19], &mut batch).unwrap();
+    assert_eq!(batch.inputs.shape(), &[3, 2, 2]);
+    assert_eq!(&batch.inputs.as_slice()[..4], &[7.0, 8.0, 9.0, 10.0]);
+    assert_eq!(&batch.inputs.as_slice()[8..], &[19.0, 20.0, 21.0, 22.0]);
+    assert_eq!(batch.labels, [7, 3, 9]);
+    // The same rows as the iterator gives for a sequential epoch.
+    let second = data
+        .batches(3, Order::Sequential, 0)
+        .unwrap()
+        .nth(1)
+        .unwrap();
+    data.fill_batch(&[3, 4, 5], &mut batch).unwrap();
+    assert_eq!(batch.inputs.as_slice(), second.inputs.as_slice());
+    assert_eq!(batch.labels, second.labels);
+    // A bad index is an error and leaves the batch as it was.
+    let err = data.fill_batch(&[1, 20], &mut batch).unwrap_err();
+    assert!(err.to_string().contains("20"), "{err}");
+    assert_eq!(batch.labels, [3, 4, 5]);
+}

@@ -2,7 +2,9 @@
 
 use crate::callback::Callback;
 use crate::progress::Progress;
+use crate::sequential::NamedLayer;
 use crate::{History, Logs, Loss, Metric, ModelError, Sequential};
+use std::sync::Mutex;
 use strata_autograd::{Gradients, Param, ParamId, Tape};
 use strata_data::{Batch, Dataset, Order};
 use strata_layers::{Layer, Mode};
@@ -360,21 +362,42 @@ impl Sequential {
                 .map(|p| p.value().item() as f64)
                 .sum::<f64>()
         };
+        // Each batch's loss and metric counts, summed below in batch order whichever thread
+        // computed them, so the result does not depend on the thread count.
+        let n = data.len();
+        let count = n.div_ceil(batch_size);
+        type Outcome = Result<(f64, Vec<f64>), ModelError>;
+        let outcomes: Vec<Mutex<Option<Outcome>>> = (0..count).map(|_| Mutex::new(None)).collect();
+        let indices: Vec<usize> = (0..n).collect();
+        self.for_each_piece::<Batch>(count, true, &|layers, batch, p| {
+            let rows = &indices[p * batch_size..((p + 1) * batch_size).min(n)];
+            let outcome = (|| -> Outcome {
+                data.fill_batch(rows, batch)?;
+                let tape = Tape::no_grad();
+                let mut h = tape.constant(batch.inputs.clone());
+                for l in layers.iter_mut() {
+                    h = l.layer.forward(h, Mode::Eval);
+                }
+                let predictions = h.value();
+                let loss = loss_fn.compute(h, batch)?.value().item();
+                let counts = metrics
+                    .iter()
+                    .map(|m| m.correct(loss_fn, &predictions, batch))
+                    .collect();
+                Ok((loss as f64 * rows.len() as f64, counts))
+            })();
+            *lock(&outcomes[p]) = Some(outcome);
+        });
         let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0.0f64, 0usize);
-        let mut batches = data.batches(batch_size, Order::Sequential, 0)?;
-        let mut batch = Batch::default();
-        while batches.fill(&mut batch) {
-            let tape = Tape::no_grad();
-            let mut h = tape.constant(batch.inputs.clone());
-            for l in self.layers.iter_mut() {
-                h = l.layer.forward(h, Mode::Eval);
-            }
-            let predictions = h.value();
-            let loss = loss_fn.compute(h, &batch)?.value().item();
-            loss_sum += loss as f64 * batch.len() as f64;
-            seen += batch.len();
-            for m in &metrics {
-                correct += m.correct(loss_fn, &predictions, &batch);
+        for (p, outcome) in outcomes.into_iter().enumerate() {
+            let (loss, counts) = outcome
+                .into_inner()
+                .unwrap_or_else(|e| e.into_inner())
+                .expect("every piece ran")?;
+            loss_sum += loss;
+            seen += ((p + 1) * batch_size).min(n) - p * batch_size;
+            for c in counts {
+                correct += c;
             }
         }
         let mut logs = Logs::default();
@@ -422,31 +445,193 @@ impl Sequential {
         let n = shape[0];
         let sample: usize = self.input_shape.iter().product();
         let out_sample: usize = self.output_shape().iter().product();
-        let mut out = Vec::with_capacity(n * out_sample);
-        let mut start = 0;
-        while start < n {
-            let end = (start + batch_size).min(n);
-            let mut batch_shape = vec![end - start];
-            batch_shape.extend_from_slice(&self.input_shape);
-            // One batch covering everything shares the input; otherwise copy its rows.
-            let x = if start == 0 && end == n {
-                inputs.clone()
-            } else {
-                Tensor::from_vec(
-                    &batch_shape,
-                    inputs.as_slice()[start * sample..end * sample].to_vec(),
-                )?
-            };
-            let tape = Tape::no_grad();
-            let mut h = tape.constant(x);
-            for l in self.layers.iter_mut() {
-                h = l.layer.forward(h, mode);
-            }
-            out.extend_from_slice(h.value().as_slice());
-            start = end;
+        let pieces = inference_pieces(n, batch_size, mode == Mode::Eval);
+        let mut out = vec![0.0f32; n * out_sample];
+        // Each piece's rows of the output, written by whichever thread computes the piece.
+        let mut slots = Vec::with_capacity(pieces.len());
+        let mut rest = out.as_mut_slice();
+        for r in &pieces {
+            let (head, tail) = rest.split_at_mut((r.end - r.start) * out_sample);
+            slots.push(Mutex::new(head));
+            rest = tail;
         }
+        let input_shape = self.input_shape.clone();
+        // Sampling mode draws dropout masks from the layers' generators, whose sequence must
+        // not depend on which thread runs which batch: it stays on this thread, in order.
+        self.for_each_piece::<Option<Tensor>>(
+            pieces.len(),
+            mode == Mode::Eval,
+            &|layers, buffer, p| {
+                let r = pieces[p].clone();
+                // A piece covering everything shares the input; otherwise its rows are copied
+                // into this thread's input buffer (reused from piece to piece: the tape's
+                // handle on it is gone when the previous piece ends).
+                let x = if r.start == 0 && r.end == n {
+                    inputs.clone()
+                } else {
+                    let mut piece_shape = vec![r.end - r.start];
+                    piece_shape.extend_from_slice(&input_shape);
+                    let mut x = match buffer.take() {
+                        Some(x) if x.shape() == piece_shape.as_slice() => x,
+                        _ => Tensor::zeros(&piece_shape),
+                    };
+                    x.as_mut_slice()
+                        .copy_from_slice(&inputs.as_slice()[r.start * sample..r.end * sample]);
+                    *buffer = Some(x.clone());
+                    x
+                };
+                let tape = Tape::no_grad();
+                let mut h = tape.constant(x);
+                for l in layers.iter_mut() {
+                    h = l.layer.forward(h, mode);
+                }
+                lock(&slots[p]).copy_from_slice(h.value().as_slice());
+            },
+        );
+        drop(slots);
         let mut out_shape = vec![n];
         out_shape.extend_from_slice(self.output_shape());
         Ok(Tensor::from_vec(&out_shape, out)?)
+    }
+
+    /// Runs `piece(layers, scratch, p)` for every piece `p < count` of an inference pass.
+    ///
+    /// With one thread, one piece, or `parallel` false, the pieces run on this thread in
+    /// order with the model's own layers. Otherwise they are spread over the threads of
+    /// [`strata_tensor::parallel`], claimed one at a time, each thread with its own copy of the
+    /// layers (the copies share the weights' buffers) and its own `scratch`: whole pieces per
+    /// thread, so that no product is split and the threads never wait for one another within
+    /// a piece. A piece's result must not depend on the thread that computes it (inference
+    /// changes no state), so the output is the same whatever the thread count.
+    fn for_each_piece<S: Default + Send>(
+        &mut self,
+        count: usize,
+        parallel: bool,
+        piece: &(dyn Fn(&mut [NamedLayer], &mut S, usize) + Sync),
+    ) {
+        if !parallel || count <= 1 || strata_tensor::parallel::threads() == 1 {
+            let mut scratch = S::default();
+            for p in 0..count {
+                piece(&mut self.layers, &mut scratch, p);
+            }
+            return;
+        }
+        let layers = &self.layers;
+        let spare: Mutex<Vec<(Vec<NamedLayer>, S)>> = Mutex::new(Vec::new());
+        strata_tensor::parallel::run_parts(count, &|p| {
+            let taken = lock(&spare).pop();
+            let (mut own, mut scratch) = taken.unwrap_or_else(|| (layers.clone(), S::default()));
+            piece(&mut own, &mut scratch, p);
+            lock(&spare).push((own, scratch));
+        });
+    }
+}
+
+/// Rows of one piece of an inference pass (see [`inference_pieces`]).
+const PIECE_ROWS: usize = 256;
+
+/// The row ranges an inference pass over `n` rows in batches of `batch_size` is computed in:
+/// each batch, and with `split` each batch of at least `2·PIECE_ROWS` rows cut into near-equal
+/// pieces of `PIECE_ROWS` rows or more, so that a piece's activations stay in cache from one
+/// layer to the next and whole pieces can run on different threads. Inference treats rows
+/// independently, and a product of at least 65 rows forms each element the same way whatever
+/// its row count (`strata_tensor::kernels::gemm`), so the pieces give the same bits as the
+/// whole batch.
+fn inference_pieces(n: usize, batch_size: usize, split: bool) -> Vec<std::ops::Range<usize>> {
+    let mut pieces = Vec::with_capacity(n.div_ceil(batch_size.min(PIECE_ROWS)));
+    let mut start = 0;
+    while start < n {
+        let end = (start + batch_size).min(n);
+        let rows = end - start;
+        let parts = if split && rows >= 2 * PIECE_ROWS {
+            rows / PIECE_ROWS
+        } else {
+            1
+        };
+        for i in 0..parts {
+            pieces.push(start + i * rows / parts..start + (i + 1) * rows / parts);
+        }
+        start = end;
+    }
+    pieces
+}
+
+/// Locks a mutex, taking the data of a poisoned one (a panicking piece is re-raised by
+/// `run_parts` after all pieces ran, so the data is never used then).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strata_layers::{BatchNormalization, Dense, Dropout};
+
+    #[test]
+    fn inference_pieces_cover_every_row_once_within_its_batch() {
+        for n in [0, 1, 31, 32, 511, 512, 1100, 10_000] {
+            for batch_size in [1, 32, 300, 511, 512, 1100, 10_000, 20_000] {
+                for split in [false, true] {
+                    let pieces = inference_pieces(n, batch_size, split);
+                    let mut next = 0;
+                    for r in &pieces {
+                        assert_eq!(r.start, next, "n={n} batch={batch_size}");
+                        assert!(r.end > r.start);
+                        // A piece never crosses a batch boundary.
+                        assert_eq!(r.start / batch_size, (r.end - 1) / batch_size);
+                        let batch_rows = (r.start / batch_size * batch_size + batch_size).min(n)
+                            - r.start / batch_size * batch_size;
+                        if split && batch_rows >= 2 * PIECE_ROWS {
+                            assert!((PIECE_ROWS..2 * PIECE_ROWS).contains(&(r.end - r.start)));
+                        } else {
+                            assert_eq!(r.end - r.start, batch_rows);
+                        }
+                        next = r.end;
+                    }
+                    assert_eq!(next, n);
+                }
+            }
+        }
+    }
+
+    /// Predicting a batch in pieces (on however many threads) gives the bits of one forward
+    /// pass over the whole batch.
+    #[test]
+    fn pieces_give_the_bits_of_the_whole_batch() {
+        let mut model = Sequential::with_seed(&[784], 3);
+        model.add(Dense::new(300).activation("relu")).unwrap();
+        model.add(BatchNormalization::new()).unwrap();
+        model.add(Dropout::new(0.3, 9)).unwrap();
+        model.add(Dense::new(100).activation("elu")).unwrap();
+        model.add(Dense::new(10).activation("softmax")).unwrap();
+        let x = Tensor::from_fn(&[1100, 784], |i| ((i * 7919 % 1009) as f32 / 1009.0) - 0.4);
+        let whole = |model: &mut Sequential, rows: std::ops::Range<usize>| {
+            let tape = Tape::no_grad();
+            let part = Tensor::from_vec(
+                &[rows.len(), 784],
+                x.as_slice()[rows.start * 784..rows.end * 784].to_vec(),
+            )
+            .unwrap();
+            let mut h = tape.constant(part);
+            for l in model.layers.iter_mut() {
+                h = l.layer.forward(h, Mode::Eval);
+            }
+            h.value().as_slice().to_vec()
+        };
+        // One batch of 1,100 rows (four pieces), and batches of 600 (two pieces) and 500.
+        let expected_one = whole(&mut model, 0..1100);
+        let mut expected_two = whole(&mut model, 0..600);
+        expected_two.extend(whole(&mut model, 600..1100));
+        for (batch_size, expected) in [(1100, &expected_one), (600, &expected_two)] {
+            let got = model.predict(&x, batch_size).unwrap();
+            assert_eq!(got.shape(), &[1100, 10]);
+            assert!(
+                got.as_slice()
+                    .iter()
+                    .zip(expected.iter())
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
+                "batch {batch_size}: pieces differ from the whole batch"
+            );
+        }
     }
 }

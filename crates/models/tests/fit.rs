@@ -312,6 +312,9 @@ fn results_do_not_depend_on_the_thread_count() {
     let x = Tensor::from_fn(&[n, 784], |i| ((i * 7919 % 1009) as f32 / 1009.0) - 0.3);
     let y: Vec<u32> = (0..n as u32).map(|i| (i * 7) % 10).collect();
     let data = Dataset::from_tensor(&x, y).unwrap();
+    let wide = Tensor::from_fn(&[1100, 784], |i| {
+        ((i * 104_729 % 1013) as f32 / 1013.0) - 0.5
+    });
     let run = |threads: usize| {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
@@ -332,8 +335,17 @@ fn results_do_not_depend_on_the_thread_count() {
                 )
                 .unwrap();
             model.fit(&data, FitOptions::epochs(2).verbose(0)).unwrap();
-            let predictions = model.predict(&x, n).unwrap();
-            (model.get_weights(), predictions)
+            let mut predictions = model.predict(&x, n).unwrap().as_slice().to_vec();
+            // Inference in pieces spread over the threads: batches of 32, and one batch of
+            // 1,100 rows computed as four pieces.
+            predictions.extend_from_slice(model.predict(&wide, 32).unwrap().as_slice());
+            predictions.extend_from_slice(model.predict(&wide, 1100).unwrap().as_slice());
+            let logs = model.evaluate(&data, 7).unwrap();
+            predictions.push(logs.get("loss").unwrap());
+            (
+                model.get_weights(),
+                Tensor::from_vec(&[predictions.len()], predictions).unwrap(),
+            )
         })
     };
     // Two threads first, so that this process's helper threads exist for the split.
