@@ -531,8 +531,8 @@ impl Sequential {
 const PIECE_ROWS: usize = 256;
 
 /// The row ranges an inference pass over `n` rows in batches of `batch_size` is computed in:
-/// each batch, and with `split` each batch of at least `2·PIECE_ROWS` rows cut into near-equal
-/// pieces of `PIECE_ROWS` rows or more, so that a piece's activations stay in cache from one
+/// each batch, and with `split` each batch of at least `2·PIECE_ROWS` rows cut into pieces of
+/// `PIECE_ROWS` rows (the last one up to twice that), so that a piece's activations stay in cache from one
 /// layer to the next and whole pieces can run on different threads. Inference treats rows
 /// independently, and a product of at least 65 rows forms each element the same way whatever
 /// its row count (`strata_tensor::kernels::gemm`), so the pieces give the same bits as the
@@ -548,8 +548,16 @@ fn inference_pieces(n: usize, batch_size: usize, split: bool) -> Vec<std::ops::R
         } else {
             1
         };
+        // Pieces of one size (the last takes the remainder), so that a thread's input buffer
+        // fits every piece it gets but the last.
+        let size = rows / parts;
         for i in 0..parts {
-            pieces.push(start + i * rows / parts..start + (i + 1) * rows / parts);
+            let end_of_piece = if i + 1 == parts {
+                end
+            } else {
+                start + (i + 1) * size
+            };
+            pieces.push(start + i * size..end_of_piece);
         }
         start = end;
     }
