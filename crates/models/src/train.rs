@@ -341,7 +341,8 @@ impl Sequential {
     }
 
     /// Loss (with weight penalties, as Keras reports it) and metrics on `data`, in inference
-    /// mode (Keras's `evaluate`).
+    /// mode (Keras's `evaluate`). With more than one thread the batches run in parallel, whole
+    /// batches per thread; the result is the same, bit for bit, on any thread count.
     pub fn evaluate(&mut self, data: &Dataset, batch_size: usize) -> Result<Logs, ModelError> {
         let compiled = self
             .compiled
@@ -409,7 +410,10 @@ impl Sequential {
     }
 
     /// Outputs for `inputs` (`[n, ...input_shape]`) in inference mode, `batch_size` rows at a
-    /// time (Keras's `predict`).
+    /// time (Keras's `predict`). A batch of 512 rows or more is computed in pieces of 256 rows
+    /// that stay in cache from layer to layer, and with more than one thread whole batches or
+    /// pieces run in parallel; the outputs are the same, bit for bit, as one pass per batch on
+    /// one thread.
     pub fn predict(&mut self, inputs: &Tensor, batch_size: usize) -> Result<Tensor, ModelError> {
         self.predict_in_mode(inputs, batch_size, Mode::Eval)
     }
