@@ -536,11 +536,11 @@ const PIECE_ROWS: usize = 256;
 
 /// The row ranges an inference pass over `n` rows in batches of `batch_size` is computed in:
 /// each batch, and with `split` each batch of at least `2·PIECE_ROWS` rows cut into pieces of
-/// `PIECE_ROWS` rows (the last one up to twice that), so that a piece's activations stay in cache from one
-/// layer to the next and whole pieces can run on different threads. Inference treats rows
-/// independently, and a product of at least 65 rows forms each element the same way whatever
-/// its row count (`strata_tensor::kernels::gemm`), so the pieces give the same bits as the
-/// whole batch.
+/// `PIECE_ROWS` rows (the last one fewer than twice that), so that a piece's activations stay
+/// in cache from one layer to the next and whole pieces can run on different threads.
+/// Inference treats rows independently, and a product of at least 65 rows forms each element
+/// the same way whatever its row count (`strata_tensor::kernels::gemm`), so the pieces give
+/// the same bits as the whole batch.
 fn inference_pieces(n: usize, batch_size: usize, split: bool) -> Vec<std::ops::Range<usize>> {
     let mut pieces = Vec::with_capacity(n.div_ceil(batch_size.min(PIECE_ROWS)));
     let mut start = 0;
