@@ -98,6 +98,19 @@ impl<'d> Batches<'d> {
         &self.order
     }
 
+    /// The sample indices of the next batch, moving past it (`None` at the end of the epoch):
+    /// for callers that gather the batch themselves with [`Dataset::fill_batch`], e.g. on
+    /// another thread while the current batch is in use.
+    pub fn next_indices(&mut self) -> Option<&[usize]> {
+        let end = (self.position + self.batch_size).min(self.order.len());
+        if self.position >= end {
+            return None;
+        }
+        let start = self.position;
+        self.position = end;
+        Some(&self.order[start..end])
+    }
+
     /// Writes the next batch into `batch`; returns `false` at the end of the epoch.
     pub fn fill(&mut self, batch: &mut Batch) -> bool {
         let end = (self.position + self.batch_size).min(self.order.len());

@@ -153,3 +153,21 @@ fn fill_batch_gathers_any_rows_and_rejects_indices_past_the_end() {
     assert!(err.to_string().contains("20"), "{err}");
     assert_eq!(batch.labels, [3, 4, 5]);
 }
+
+#[test]
+fn next_indices_walks_the_same_batches_as_fill() {
+    let data = toy(50);
+    let mut a = data.batches(8, Order::Shuffled { seed: 3 }, 1).unwrap();
+    let mut b = data.batches(8, Order::Shuffled { seed: 3 }, 1).unwrap();
+    let (mut from_fill, mut gathered) = (Batch::default(), Batch::default());
+    let mut count = 0;
+    while let Some(rows) = a.next_indices() {
+        assert!(b.fill(&mut from_fill));
+        data.fill_batch(rows, &mut gathered).unwrap();
+        assert_eq!(gathered.inputs.as_slice(), from_fill.inputs.as_slice());
+        assert_eq!(gathered.labels, from_fill.labels);
+        count += 1;
+    }
+    assert_eq!(count, 7);
+    assert!(!b.fill(&mut from_fill));
+}

@@ -269,7 +269,10 @@ impl Sequential {
             cb.on_train_begin(self)?;
         }
         let steps = data.len().div_ceil(options.batch_size);
+        // The step's batch, and the next one, gathered on a helper thread while the step runs
+        // (`parallel::alongside`; on this thread after the step when there is no helper).
         let mut batch = Batch::default();
+        let mut next = Batch::default();
         for epoch in 0..options.epochs {
             for cb in options.callbacks.iter_mut() {
                 cb.on_epoch_begin(epoch, self)?;
@@ -290,11 +293,28 @@ impl Sequential {
             let mut step = 0;
             // Reused every step (its keys are set once).
             let mut batch_logs = Logs::default();
-            while batches.fill(&mut batch) {
+            let mut more = batches.fill(&mut batch);
+            while more {
                 for cb in options.callbacks.iter_mut() {
                     cb.on_batch_begin(step, self)?;
                 }
-                let (loss, predictions) = self.train_step(&batch)?;
+                let upcoming = batches.next_indices();
+                more = upcoming.is_some();
+                let (loss, predictions) = match upcoming {
+                    Some(rows) => {
+                        let next_batch = Mutex::new(&mut next);
+                        let gathered = Mutex::new(Ok(()));
+                        let gather = || {
+                            let mut next_batch = lock(&next_batch);
+                            *lock(&gathered) = data.fill_batch(rows, &mut next_batch);
+                        };
+                        let step_result =
+                            strata_tensor::parallel::alongside(&gather, || self.train_step(&batch));
+                        gathered.into_inner().unwrap_or_else(|e| e.into_inner())?;
+                        step_result?
+                    }
+                    None => self.train_step(&batch)?,
+                };
                 let n = batch.len();
                 seen += n;
                 loss_sum += loss as f64 * n as f64;
@@ -310,6 +330,8 @@ impl Sequential {
                     cb.on_batch_end(step, &batch_logs, self)?;
                 }
                 step += 1;
+                // The gathered batch becomes the step's; the old one is refilled next.
+                std::mem::swap(&mut batch, &mut next);
                 if self.stop_training {
                     break;
                 }

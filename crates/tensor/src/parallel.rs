@@ -65,15 +65,31 @@ struct Slot {
     state: AtomicU32,
     job: Mutex<Option<Job>>,
     panic: Mutex<Option<Box<dyn std::any::Any + Send>>>,
+    /// A job of [`alongside`]: states as `state`, taken only when no part is posted.
+    background_state: AtomicU32,
+    background: Mutex<Option<Background>>,
+    background_panic: Mutex<Option<Box<dyn std::any::Any + Send>>>,
     sleeping: AtomicBool,
     thread: OnceLock<Thread>,
     /// Set by the helper once its thread runs its loop.
     started: AtomicBool,
 }
 
+/// A job posted by [`alongside`] (the closure on the caller's stack, lifetime erased).
+#[derive(Clone, Copy)]
+struct Background {
+    work: *const (dyn Fn() + Sync),
+}
+
+// SAFETY: `work` points to a `Sync` closure that `alongside` keeps alive until the helper has
+// reported done (or the caller took the job back); only shared access is made through it.
+unsafe impl Send for Background {}
+
 struct Helpers {
     slots: Vec<Arc<Slot>>,
     busy: AtomicBool,
+    /// Held by the one [`alongside`] call that owns the first helper's background slot.
+    background_busy: AtomicBool,
 }
 
 thread_local! {
@@ -95,6 +111,9 @@ fn helpers() -> &'static Helpers {
                 state: AtomicU32::new(IDLE),
                 job: Mutex::new(None),
                 panic: Mutex::new(None),
+                background_state: AtomicU32::new(IDLE),
+                background: Mutex::new(None),
+                background_panic: Mutex::new(None),
                 sleeping: AtomicBool::new(false),
                 thread: OnceLock::new(),
                 started: AtomicBool::new(false),
@@ -116,6 +135,7 @@ fn helpers() -> &'static Helpers {
         Helpers {
             slots,
             busy: AtomicBool::new(false),
+            background_busy: AtomicBool::new(false),
         }
     })
 }
@@ -148,6 +168,31 @@ fn helper_loop(slot: &Slot) {
             polls = 0;
             continue;
         }
+        if slot.background_state.load(Ordering::Acquire) == POSTED
+            && slot
+                .background_state
+                .compare_exchange(POSTED, CLAIMED, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        {
+            let job = slot
+                .background
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .expect("a posted background slot holds a job");
+            // SAFETY: the caller of `alongside` posted this job and does not return before it
+            // sees DONE, so the closure behind the pointer is alive.
+            let work = unsafe { &*job.work };
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(work)) {
+                *slot
+                    .background_panic
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()) = Some(payload);
+            }
+            slot.background_state.store(DONE, Ordering::Release);
+            last_work = Instant::now();
+            polls = 0;
+            continue;
+        }
         polls = polls.wrapping_add(1);
         if !polls.is_multiple_of(64) {
             std::hint::spin_loop();
@@ -159,7 +204,9 @@ fn helper_loop(slot: &Slot) {
             continue;
         }
         slot.sleeping.store(true, Ordering::SeqCst);
-        if slot.state.load(Ordering::SeqCst) != POSTED {
+        if slot.state.load(Ordering::SeqCst) != POSTED
+            && slot.background_state.load(Ordering::SeqCst) != POSTED
+        {
             thread::park();
         }
         slot.sleeping.store(false, Ordering::SeqCst);
@@ -176,6 +223,84 @@ pub fn start_helpers() {
         while !slot.started.load(Ordering::Acquire) {
             thread::yield_now();
         }
+    }
+}
+
+/// Runs `background` on a helper thread while this thread runs `foreground`, and returns
+/// `foreground`'s result once both are done.
+///
+/// The helper takes `background` only while no kernel has posted parts to it, and a kernel
+/// that splits its work while the helper is busy with `background` simply claims more parts
+/// itself ([`run_parts`]), so `foreground` may use every kernel as usual. If the helper has
+/// not started `background` by the time `foreground` returns, this thread runs it. With no
+/// helper (one thread), from a helper thread, or while another call has the background slot,
+/// `background` runs on this thread after `foreground`. Meant for small independent work
+/// that can hide in the helper's idle moments, such as gathering the next batch while a
+/// training step runs. A panic in either is propagated after both have finished.
+pub fn alongside<R>(background: &(dyn Fn() + Sync), foreground: impl FnOnce() -> R) -> R {
+    let helpers = if IS_HELPER.with(|h| h.get()) {
+        None
+    } else {
+        Some(helpers())
+    };
+    let Some((helpers, slot)) = helpers.and_then(|h| h.slots.first().map(|s| (h, s))) else {
+        let result = foreground();
+        background();
+        return result;
+    };
+    if helpers
+        .background_busy
+        .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+        .is_err()
+    {
+        let result = foreground();
+        background();
+        return result;
+    }
+    // SAFETY: only the lifetime is erased; this function waits below until the helper can no
+    // longer use `background` before it returns or unwinds.
+    let erased: *const (dyn Fn() + Sync) = unsafe {
+        std::mem::transmute::<*const (dyn Fn() + Sync + '_), *const (dyn Fn() + Sync)>(background)
+    };
+    *slot.background.lock().unwrap_or_else(|e| e.into_inner()) = Some(Background { work: erased });
+    slot.background_state.store(POSTED, Ordering::SeqCst);
+    if slot.sleeping.load(Ordering::SeqCst)
+        && let Some(t) = slot.thread.get()
+    {
+        t.unpark();
+    }
+    let result = catch_unwind(AssertUnwindSafe(foreground));
+    let mut panic = None;
+    if slot
+        .background_state
+        .compare_exchange(POSTED, IDLE, Ordering::AcqRel, Ordering::Acquire)
+        .is_ok()
+    {
+        // Not started: run it here.
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(background)) {
+            panic = Some(payload);
+        }
+    } else {
+        let mut polls = 0u32;
+        while slot.background_state.load(Ordering::Acquire) != DONE {
+            polls = polls.wrapping_add(1);
+            if polls.is_multiple_of(64) {
+                thread::yield_now();
+            } else {
+                std::hint::spin_loop();
+            }
+        }
+        panic = slot
+            .background_panic
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        slot.background_state.store(IDLE, Ordering::Release);
+    }
+    helpers.background_busy.store(false, Ordering::Release);
+    match (result, panic) {
+        (Err(payload), _) | (Ok(_), Some(payload)) => resume_unwind(payload),
+        (Ok(result), None) => result,
     }
 }
 
@@ -283,6 +408,89 @@ mod tests {
             }
         });
         assert_eq!(total.load(Ordering::Relaxed), 3 * 100 * 4);
+    }
+
+    #[test]
+    fn alongside_runs_both_once_while_the_foreground_splits_kernels() {
+        for round in 0..200 {
+            let background_runs = AtomicUsize::new(0);
+            let parts_run = AtomicUsize::new(0);
+            let result = alongside(
+                &|| {
+                    background_runs.fetch_add(1, Ordering::Relaxed);
+                },
+                || {
+                    // The foreground's own splits still complete whoever runs the background.
+                    for _ in 0..3 {
+                        run_parts(4, &|_| {
+                            parts_run.fetch_add(1, Ordering::Relaxed);
+                        });
+                    }
+                    round * 2
+                },
+            );
+            assert_eq!(result, round * 2);
+            assert_eq!(background_runs.load(Ordering::Relaxed), 1);
+            assert_eq!(parts_run.load(Ordering::Relaxed), 12);
+        }
+    }
+
+    #[test]
+    fn nested_and_concurrent_alongside_calls_complete() {
+        let total = AtomicUsize::new(0);
+        thread::scope(|s| {
+            for _ in 0..3 {
+                s.spawn(|| {
+                    for _ in 0..100 {
+                        alongside(
+                            &|| {
+                                total.fetch_add(1, Ordering::Relaxed);
+                            },
+                            || {
+                                alongside(
+                                    &|| {
+                                        total.fetch_add(1, Ordering::Relaxed);
+                                    },
+                                    || total.fetch_add(1, Ordering::Relaxed),
+                                )
+                            },
+                        );
+                    }
+                });
+            }
+        });
+        assert_eq!(total.load(Ordering::Relaxed), 3 * 100 * 3);
+    }
+
+    #[test]
+    fn a_panic_alongside_is_propagated_after_both_finish() {
+        let finished = AtomicUsize::new(0);
+        let background_fails = catch_unwind(AssertUnwindSafe(|| {
+            alongside(&|| panic!("background fails"), || {
+                thread::sleep(Duration::from_millis(2));
+                finished.fetch_add(1, Ordering::Relaxed);
+            })
+        }));
+        assert!(background_fails.is_err());
+        assert_eq!(finished.load(Ordering::Relaxed), 1);
+        let foreground_fails = catch_unwind(AssertUnwindSafe(|| {
+            alongside(
+                &|| {
+                    thread::sleep(Duration::from_millis(2));
+                    finished.fetch_add(1, Ordering::Relaxed);
+                },
+                || panic!("foreground fails"),
+            )
+        }));
+        assert!(foreground_fails.is_err());
+        assert_eq!(finished.load(Ordering::Relaxed), 2);
+        // Both mechanisms are usable afterwards.
+        assert_eq!(alongside(&|| {}, || 7), 7);
+        let hits = AtomicUsize::new(0);
+        run_parts(2, &|_| {
+            hits.fetch_add(1, Ordering::Relaxed);
+        });
+        assert_eq!(hits.load(Ordering::Relaxed), 2);
     }
 
     #[test]
