@@ -13,6 +13,10 @@
 //! `rayon::ThreadPoolBuilder::build_global`, called before the first split, size both). Calls never nest and never wait on one
 //! another: a call that finds the helpers busy (another thread's kernel, or a part that itself
 //! splits) runs all its parts on its own thread.
+//!
+//! [`alongside`] gives the first helper one small background job (the next training batch's
+//! gathering) that it runs only while no kernel has posted parts to it; kernels split as usual
+//! meanwhile, the caller claiming the parts the busy helper does not take.
 
 use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
