@@ -48,11 +48,7 @@ struct Job {
 unsafe impl Send for Job {}
 
 /// Runs parts claimed from `next` until none is left; the first panic is returned after.
-fn claim_parts(
-    work: &(dyn Fn(usize) + Sync),
-    next: &AtomicUsize,
-    parts: usize,
-) -> Option<Box<dyn std::any::Any + Send>> {
+fn claim_parts(work: &(dyn Fn(usize) + Sync), next: &AtomicUsize, parts: usize) -> Option<Payload> {
     let mut panic = None;
     loop {
         let part = next.fetch_add(1, Ordering::Relaxed);
@@ -65,14 +61,93 @@ fn claim_parts(
     }
 }
 
-struct Slot {
+type Payload = Box<dyn std::any::Any + Send>;
+
+/// One job at a time handed from a caller to a helper: `IDLE` → `POSTED` (by the caller) →
+/// `CLAIMED` (by the helper) → `DONE` (helper) → `IDLE` (caller), or `POSTED` → `IDLE` when
+/// the caller takes back a job the helper has not started.
+struct Channel<J> {
     state: AtomicU32,
-    job: Mutex<Option<Job>>,
-    panic: Mutex<Option<Box<dyn std::any::Any + Send>>>,
-    /// A job of [`alongside`]: states as `state`, taken only when no part is posted.
-    background_state: AtomicU32,
-    background: Mutex<Option<Background>>,
-    background_panic: Mutex<Option<Box<dyn std::any::Any + Send>>>,
+    job: Mutex<Option<J>>,
+    panic: Mutex<Option<Payload>>,
+}
+
+impl<J: Copy> Channel<J> {
+    fn new() -> Channel<J> {
+        Channel {
+            state: AtomicU32::new(IDLE),
+            job: Mutex::new(None),
+            panic: Mutex::new(None),
+        }
+    }
+
+    /// Caller: hands `job` over.
+    fn post(&self, job: J) {
+        *self.job.lock().unwrap_or_else(|e| e.into_inner()) = Some(job);
+        self.state.store(POSTED, Ordering::SeqCst);
+    }
+
+    /// Whether a job waits to be claimed (sequentially consistent, for the sleep handshake).
+    fn is_posted(&self) -> bool {
+        self.state.load(Ordering::SeqCst) == POSTED
+    }
+
+    /// Helper: the posted job, if any, now claimed.
+    fn try_claim(&self) -> Option<J> {
+        if self.state.load(Ordering::Acquire) != POSTED
+            || self
+                .state
+                .compare_exchange(POSTED, CLAIMED, Ordering::AcqRel, Ordering::Acquire)
+                .is_err()
+        {
+            return None;
+        }
+        Some(
+            self.job
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .expect("a posted channel holds a job"),
+        )
+    }
+
+    /// Helper: reports the claimed job done, with its panic if it had one.
+    fn finish(&self, panic: Option<Payload>) {
+        if let Some(payload) = panic {
+            *self.panic.lock().unwrap_or_else(|e| e.into_inner()) = Some(payload);
+        }
+        self.state.store(DONE, Ordering::Release);
+    }
+
+    /// Caller: takes the job back if the helper has not claimed it.
+    fn take_back(&self) -> bool {
+        self.state
+            .compare_exchange(POSTED, IDLE, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    /// Caller, after the helper claimed the job: waits until it is done, frees the channel
+    /// and returns the job's panic, if any.
+    fn wait_done(&self) -> Option<Payload> {
+        let mut polls = 0u32;
+        while self.state.load(Ordering::Acquire) != DONE {
+            polls = polls.wrapping_add(1);
+            if polls.is_multiple_of(64) {
+                thread::yield_now();
+            } else {
+                std::hint::spin_loop();
+            }
+        }
+        let panic = self.panic.lock().unwrap_or_else(|e| e.into_inner()).take();
+        self.state.store(IDLE, Ordering::Release);
+        panic
+    }
+}
+
+struct Slot {
+    /// Parts of a [`run_parts`] call.
+    parts: Channel<Job>,
+    /// A job of [`alongside`], taken only when no parts are posted.
+    background: Channel<Background>,
     sleeping: AtomicBool,
     thread: OnceLock<Thread>,
     /// Set by the helper once its thread runs its loop.
@@ -88,6 +163,17 @@ struct Background {
 // SAFETY: `work` points to a `Sync` closure that `alongside` keeps alive until the helper has
 // reported done (or the caller took the job back); only shared access is made through it.
 unsafe impl Send for Background {}
+
+impl Slot {
+    /// Unparks the helper if it went to sleep (after a job was posted).
+    fn wake(&self) {
+        if self.sleeping.load(Ordering::SeqCst)
+            && let Some(t) = self.thread.get()
+        {
+            t.unpark();
+        }
+    }
+}
 
 struct Helpers {
     slots: Vec<Arc<Slot>>,
@@ -112,12 +198,8 @@ fn helpers() -> &'static Helpers {
         let mut slots = Vec::with_capacity(count);
         for i in 0..count {
             let slot = Arc::new(Slot {
-                state: AtomicU32::new(IDLE),
-                job: Mutex::new(None),
-                panic: Mutex::new(None),
-                background_state: AtomicU32::new(IDLE),
-                background: Mutex::new(None),
-                background_panic: Mutex::new(None),
+                parts: Channel::new(),
+                background: Channel::new(),
                 sleeping: AtomicBool::new(false),
                 thread: OnceLock::new(),
                 started: AtomicBool::new(false),
@@ -150,49 +232,21 @@ fn helper_loop(slot: &Slot) {
     let mut last_work = Instant::now();
     let mut polls = 0u32;
     loop {
-        if slot.state.load(Ordering::Acquire) == POSTED
-            && slot
-                .state
-                .compare_exchange(POSTED, CLAIMED, Ordering::AcqRel, Ordering::Acquire)
-                .is_ok()
-        {
-            let job = slot
-                .job
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .expect("a posted slot holds a job");
+        if let Some(job) = slot.parts.try_claim() {
             // SAFETY: the caller of `run_parts` posted this job and does not return before it
             // sees DONE, so the closure and the counter behind the pointers are alive.
             let (work, next) = unsafe { (&*job.work, &*job.next) };
-            if let Some(payload) = claim_parts(work, next, job.parts) {
-                *slot.panic.lock().unwrap_or_else(|e| e.into_inner()) = Some(payload);
-            }
-            slot.state.store(DONE, Ordering::Release);
+            slot.parts.finish(claim_parts(work, next, job.parts));
             last_work = Instant::now();
             polls = 0;
             continue;
         }
-        if slot.background_state.load(Ordering::Acquire) == POSTED
-            && slot
-                .background_state
-                .compare_exchange(POSTED, CLAIMED, Ordering::AcqRel, Ordering::Acquire)
-                .is_ok()
-        {
-            let job = slot
-                .background
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .expect("a posted background slot holds a job");
+        if let Some(job) = slot.background.try_claim() {
             // SAFETY: the caller of `alongside` posted this job and does not return before it
             // sees DONE, so the closure behind the pointer is alive.
             let work = unsafe { &*job.work };
-            if let Err(payload) = catch_unwind(AssertUnwindSafe(work)) {
-                *slot
-                    .background_panic
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner()) = Some(payload);
-            }
-            slot.background_state.store(DONE, Ordering::Release);
+            slot.background
+                .finish(catch_unwind(AssertUnwindSafe(work)).err());
             last_work = Instant::now();
             polls = 0;
             continue;
@@ -208,9 +262,7 @@ fn helper_loop(slot: &Slot) {
             continue;
         }
         slot.sleeping.store(true, Ordering::SeqCst);
-        if slot.state.load(Ordering::SeqCst) != POSTED
-            && slot.background_state.load(Ordering::SeqCst) != POSTED
-        {
+        if !slot.parts.is_posted() && !slot.background.is_posted() {
             thread::park();
         }
         slot.sleeping.store(false, Ordering::SeqCst);
@@ -242,66 +294,38 @@ pub fn start_helpers() {
 /// that can hide in the helper's idle moments, such as gathering the next batch while a
 /// training step runs. A panic in either is propagated after both have finished.
 pub fn alongside<R>(background: &(dyn Fn() + Sync), foreground: impl FnOnce() -> R) -> R {
-    let helpers = if IS_HELPER.with(|h| h.get()) {
+    // The first helper's background channel, if this call can have it.
+    let owned = if IS_HELPER.with(|h| h.get()) {
         None
     } else {
-        Some(helpers())
+        let helpers = helpers();
+        helpers.slots.first().filter(|_| {
+            helpers
+                .background_busy
+                .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+        })
     };
-    let Some((helpers, slot)) = helpers.and_then(|h| h.slots.first().map(|s| (h, s))) else {
+    let Some(slot) = owned else {
         let result = foreground();
         background();
         return result;
     };
-    if helpers
-        .background_busy
-        .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-        .is_err()
-    {
-        let result = foreground();
-        background();
-        return result;
-    }
     // SAFETY: only the lifetime is erased; this function waits below until the helper can no
     // longer use `background` before it returns or unwinds.
     let erased: *const (dyn Fn() + Sync) = unsafe {
         std::mem::transmute::<*const (dyn Fn() + Sync + '_), *const (dyn Fn() + Sync)>(background)
     };
-    *slot.background.lock().unwrap_or_else(|e| e.into_inner()) = Some(Background { work: erased });
-    slot.background_state.store(POSTED, Ordering::SeqCst);
-    if slot.sleeping.load(Ordering::SeqCst)
-        && let Some(t) = slot.thread.get()
-    {
-        t.unpark();
-    }
+    slot.background.post(Background { work: erased });
+    slot.wake();
     let result = catch_unwind(AssertUnwindSafe(foreground));
-    let mut panic = None;
-    if slot
-        .background_state
-        .compare_exchange(POSTED, IDLE, Ordering::AcqRel, Ordering::Acquire)
-        .is_ok()
-    {
+    let panic = if slot.background.take_back() {
         // Not started: run it here.
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(background)) {
-            panic = Some(payload);
-        }
+        catch_unwind(AssertUnwindSafe(background)).err()
     } else {
-        let mut polls = 0u32;
-        while slot.background_state.load(Ordering::Acquire) != DONE {
-            polls = polls.wrapping_add(1);
-            if polls.is_multiple_of(64) {
-                thread::yield_now();
-            } else {
-                std::hint::spin_loop();
-            }
-        }
-        panic = slot
-            .background_panic
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
-        slot.background_state.store(IDLE, Ordering::Release);
-    }
-    helpers.background_busy.store(false, Ordering::Release);
+        slot.background.wait_done()
+    };
+    helpers().background_busy.store(false, Ordering::Release);
     match (result, panic) {
         (Err(payload), _) | (Ok(_), Some(payload)) => resume_unwind(payload),
         (Ok(result), None) => result,
@@ -336,41 +360,22 @@ pub fn run_parts(parts: usize, work: &(dyn Fn(usize) + Sync)) {
     };
     let slots = &helpers.slots[..(parts - 1).min(helpers.slots.len())];
     for slot in slots {
-        *slot.job.lock().unwrap_or_else(|e| e.into_inner()) = Some(Job {
+        slot.parts.post(Job {
             work: erased,
             next: &next,
             parts,
         });
-        slot.state.store(POSTED, Ordering::SeqCst);
-        if slot.sleeping.load(Ordering::SeqCst)
-            && let Some(t) = slot.thread.get()
-        {
-            t.unpark();
-        }
+        slot.wake();
     }
     let mut panic = claim_parts(work, &next, parts);
     for slot in slots {
         // A helper that has not started yet is told to skip the call: nothing is left.
-        if slot
-            .state
-            .compare_exchange(POSTED, IDLE, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
-        {
+        if slot.parts.take_back() {
             continue;
         }
-        let mut polls = 0u32;
-        while slot.state.load(Ordering::Acquire) != DONE {
-            polls = polls.wrapping_add(1);
-            if polls.is_multiple_of(64) {
-                thread::yield_now();
-            } else {
-                std::hint::spin_loop();
-            }
-        }
-        if let Some(payload) = slot.panic.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        if let Some(payload) = slot.parts.wait_done() {
             panic.get_or_insert(payload);
         }
-        slot.state.store(IDLE, Ordering::Release);
     }
     helpers.busy.store(false, Ordering::Release);
     if let Some(payload) = panic {
