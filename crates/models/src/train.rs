@@ -302,15 +302,15 @@ impl Sequential {
                 more = upcoming.is_some();
                 let (loss, predictions) = match upcoming {
                     Some(rows) => {
-                        let next_batch = Mutex::new(&mut next);
-                        let gathered = Mutex::new(Ok(()));
+                        // The next batch and how its gathering went.
+                        let gathered = Mutex::new((&mut next, Ok(())));
                         let gather = || {
-                            let mut next_batch = lock(&next_batch);
-                            *lock(&gathered) = data.fill_batch(rows, &mut next_batch);
+                            let (next_batch, outcome) = &mut *lock(&gathered);
+                            *outcome = data.fill_batch(rows, next_batch);
                         };
                         let step_result =
                             strata_tensor::parallel::alongside(&gather, || self.train_step(&batch));
-                        gathered.into_inner().unwrap_or_else(|e| e.into_inner())?;
+                        gathered.into_inner().unwrap_or_else(|e| e.into_inner()).1?;
                         step_result?
                     }
                     None => self.train_step(&batch)?,

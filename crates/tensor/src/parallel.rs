@@ -295,17 +295,14 @@ pub fn start_helpers() {
 /// training step runs. A panic in either is propagated after both have finished.
 pub fn alongside<R>(background: &(dyn Fn() + Sync), foreground: impl FnOnce() -> R) -> R {
     // The first helper's background channel, if this call can have it.
-    let owned = if IS_HELPER.with(|h| h.get()) {
-        None
-    } else {
-        let helpers = helpers();
-        helpers.slots.first().filter(|_| {
-            helpers
+    let helpers = helpers();
+    let owned = helpers.slots.first().filter(|_| {
+        !IS_HELPER.with(|h| h.get())
+            && helpers
                 .background_busy
                 .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
                 .is_ok()
-        })
-    };
+    });
     let Some(slot) = owned else {
         let result = foreground();
         background();
@@ -325,7 +322,7 @@ pub fn alongside<R>(background: &(dyn Fn() + Sync), foreground: impl FnOnce() ->
     } else {
         slot.background.wait_done()
     };
-    helpers().background_busy.store(false, Ordering::Release);
+    helpers.background_busy.store(false, Ordering::Release);
     match (result, panic) {
         (Err(payload), _) | (Ok(_), Some(payload)) => resume_unwind(payload),
         (Ok(result), None) => result,
