@@ -14,7 +14,9 @@
 //! the system one). Ends with one line of `key=value` pairs (`--verbose 1` times with the
 //! progress bar drawn; `--seed N`, default 42, seeds the initial weights and the shuffling;
 //! `--optimizer NAME` trains `mlp` or `bn` with `momentum`, `nesterov`, `adagrad`, `rmsprop`,
-//! `adam`, `adamax`, `nadam` or `adamw` at Keras's defaults instead of plain SGD).
+//! `adam`, `adamax`, `nadam` or `adamw` at Keras's defaults instead of plain SGD;
+//! `--splitting adaptive|always|never` sets `FitOptions::splitting`, default `adaptive` as in
+//! `fit`).
 //! Run:
 //! `cargo run --release --example benchmark -- --workload mlp --threads 1 --epochs 4`
 
@@ -180,6 +182,7 @@ fn train_timed(
         FitOptions::epochs(epochs)
             .seed(seed())
             .verbose(VERBOSE.load(std::sync::atomic::Ordering::Relaxed))
+            .splitting(SPLITTING.get().copied().unwrap_or_default())
             .callback(&mut timer),
     )?;
     Ok((timer.seconds, timer.allocations))
@@ -191,6 +194,9 @@ static SEED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(42
 fn seed() -> u64 {
     SEED.load(std::sync::atomic::Ordering::Relaxed)
 }
+
+/// `--splitting adaptive|always|never` (default `adaptive`, `fit`'s default).
+static SPLITTING: std::sync::OnceLock<Splitting> = std::sync::OnceLock::new();
 
 /// `--verbose N` (default 0): the progress display used while timing (to measure its cost).
 static VERBOSE: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
@@ -205,6 +211,17 @@ fn main() -> Result<(), ModelError> {
         .parse()
         .map_err(|_| ModelError::InvalidArgument("--seed takes a number".into()))?;
     SEED.store(seed_arg, std::sync::atomic::Ordering::Relaxed);
+    let splitting = match arg(&args, "--splitting", "adaptive").as_str() {
+        "adaptive" => Splitting::Adaptive,
+        "always" => Splitting::Always,
+        "never" => Splitting::Never,
+        other => {
+            return Err(ModelError::InvalidArgument(format!(
+                "--splitting takes adaptive, always or never, not {other}"
+            )));
+        }
+    };
+    let _ = SPLITTING.set(splitting);
     let workload = arg(&args, "--workload", "mlp");
     let threads: usize = arg(&args, "--threads", "1")
         .parse()

@@ -32,6 +32,7 @@ mod plot;
 mod progress;
 mod save;
 mod sequential;
+mod splitting;
 mod train;
 
 pub use strata_autograd as autograd;
@@ -47,6 +48,7 @@ pub use metric::Metric;
 pub use plot::plot_series;
 pub use save::{FORMAT_MAJOR, FORMAT_MINOR, MAGIC, MAX_FILE_BYTES, crc32};
 pub use sequential::{NamedLayer, Sequential};
+pub use splitting::Splitting;
 pub use train::FitOptions;
 
 /// The names an example or a quick script needs.
@@ -55,7 +57,7 @@ pub mod prelude {
         Callback, CsvLogger, EarlyStopping, LearningRateScheduler, ModelCheckpoint, MonitorMode,
         OneCycleScheduler, ReduceLROnPlateau, TerminateOnNaN,
     };
-    pub use crate::{FitOptions, History, Logs, Loss, Metric, ModelError, Sequential};
+    pub use crate::{FitOptions, History, Logs, Loss, Metric, ModelError, Sequential, Splitting};
     pub use strata_data::{Dataset, Order, fashion_mnist, mnist};
     pub use strata_layers::{
         Activation, AlphaDropout, AnyLayer, BatchNormalization, Constraint, Dense, Dropout, ELU,

@@ -3,8 +3,10 @@
 use crate::callback::Callback;
 use crate::progress::Progress;
 use crate::sequential::NamedLayer;
+use crate::splitting::{Chooser, Splitting};
 use crate::{History, Logs, Loss, Metric, ModelError, Sequential};
 use std::sync::Mutex;
+use std::time::Instant;
 use strata_autograd::{Gradients, Param, ParamId, Tape};
 use strata_data::{Batch, Dataset, Order};
 use strata_layers::{Layer, Mode};
@@ -39,6 +41,9 @@ pub struct FitOptions<'a> {
     pub seed: u64,
     /// The callbacks, called in order.
     pub callbacks: Vec<&'a mut dyn Callback>,
+    /// Whether the steps split their kernels across threads (default
+    /// [`Splitting::Adaptive`]: when it measures faster). Never changes the results.
+    pub splitting: Splitting,
 }
 
 impl Default for FitOptions<'_> {
@@ -51,6 +56,7 @@ impl Default for FitOptions<'_> {
             verbose: 1,
             seed: 42,
             callbacks: Vec::new(),
+            splitting: Splitting::Adaptive,
         }
     }
 }
@@ -79,6 +85,12 @@ impl<'a> FitOptions<'a> {
     /// Whether to reshuffle every epoch.
     pub fn shuffle(mut self, shuffle: bool) -> Self {
         self.shuffle = shuffle;
+        self
+    }
+
+    /// Whether the steps split their kernels across threads ([`Splitting`]).
+    pub fn splitting(mut self, splitting: Splitting) -> Self {
+        self.splitting = splitting;
         self
     }
 
@@ -273,6 +285,8 @@ impl Sequential {
         // (`parallel::alongside`; on this thread after the step when there is no helper).
         let mut batch = Batch::default();
         let mut next = Batch::default();
+        // Split the step's kernels across threads or not, as measured (`Splitting`).
+        let mut chooser = Chooser::new(options.splitting, strata_tensor::parallel::threads());
         for epoch in 0..options.epochs {
             for cb in options.callbacks.iter_mut() {
                 cb.on_epoch_begin(epoch, self)?;
@@ -300,6 +314,8 @@ impl Sequential {
                 }
                 let upcoming = batches.next_indices();
                 more = upcoming.is_some();
+                let started = Instant::now();
+                let serial = chooser.serial();
                 let (loss, predictions) = match upcoming {
                     Some(rows) => {
                         // The next batch and how its gathering went.
@@ -308,13 +324,23 @@ impl Sequential {
                             let (next_batch, outcome) = &mut *lock(&gathered);
                             *outcome = data.fill_batch(rows, next_batch);
                         };
-                        let step_result =
-                            strata_tensor::parallel::alongside(&gather, || self.train_step(&batch));
+                        let mut step = || {
+                            strata_tensor::parallel::alongside(&gather, || self.train_step(&batch))
+                        };
+                        let step_result = if serial {
+                            strata_tensor::parallel::serially(step)
+                        } else {
+                            step()
+                        };
                         gathered.into_inner().unwrap_or_else(|e| e.into_inner()).1?;
                         step_result?
                     }
+                    None if serial => {
+                        strata_tensor::parallel::serially(|| self.train_step(&batch))?
+                    }
                     None => self.train_step(&batch)?,
                 };
+                chooser.record(started.elapsed());
                 let n = batch.len();
                 seen += n;
                 loss_sum += loss as f64 * n as f64;

@@ -368,3 +368,52 @@ fn results_do_not_depend_on_the_thread_count() {
             .all(|(x, y)| x.to_bits() == y.to_bits())
     );
 }
+
+/// Splitting a step's kernels across threads or not, fixed or chosen as `fit` measures, gives
+/// the same weights bit for bit (50 steps: the adaptive run measures a split and a serial
+/// window after its warm-up, so it changes mode at least once).
+#[test]
+fn splitting_choice_does_not_change_the_results() {
+    let n = 800;
+    let x = Tensor::from_fn(&[n, 784], |i| ((i * 7919 % 1009) as f32 / 1009.0) - 0.3);
+    let y: Vec<u32> = (0..n as u32).map(|i| (i * 7) % 10).collect();
+    let data = Dataset::from_tensor(&x, y).unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    let run = |splitting: Splitting| {
+        pool.install(|| {
+            let mut model = Sequential::with_seed(&[784], 11);
+            model.add(Dense::new(300).activation("relu")).unwrap();
+            model.add(Dense::new(100).activation("relu")).unwrap();
+            model.add(Dense::new(10).activation("softmax")).unwrap();
+            model
+                .compile(
+                    Sgd::new(0.05),
+                    "sparse_categorical_crossentropy".parse().unwrap(),
+                    &[],
+                )
+                .unwrap();
+            let history = model
+                .fit(&data, FitOptions::epochs(2).verbose(0).splitting(splitting))
+                .unwrap();
+            (model.get_weights(), history.get("loss").unwrap().to_vec())
+        })
+    };
+    let (always, loss) = run(Splitting::Always);
+    assert!(loss[1] < loss[0], "training did not progress: {loss:?}");
+    for splitting in [Splitting::Never, Splitting::Adaptive] {
+        let (weights, other_loss) = run(splitting);
+        assert_eq!(other_loss, loss, "{splitting:?}");
+        for (a, b) in always.iter().zip(&weights) {
+            assert!(
+                a.as_slice()
+                    .iter()
+                    .zip(b.as_slice())
+                    .all(|(x, y)| x.to_bits() == y.to_bits()),
+                "{splitting:?}: weights differ from Splitting::Always"
+            );
+        }
+    }
+}

@@ -14,6 +14,9 @@
 //! another: a call that finds the helpers busy (another thread's kernel, or a part that itself
 //! splits) runs all its parts on its own thread.
 //!
+//! [`serially`] keeps the kernels of a closure on the calling thread (`fit` uses it when a
+//! step measures faster that way).
+//!
 //! [`alongside`] gives the first helper one small background job (the next training batch's
 //! gathering) that it runs only while no kernel has posted parts to it; kernels split as usual
 //! meanwhile, the caller claiming the parts the busy helper does not take.
@@ -184,17 +187,48 @@ struct Helpers {
 
 thread_local! {
     static IS_HELPER: Cell<bool> = const { Cell::new(false) };
+    /// Set inside [`serially`].
+    static SERIAL: Cell<bool> = const { Cell::new(false) };
 }
 
-/// How many threads kernels split their work across: rayon's thread count.
+/// How many threads kernels called from this thread split their work across: rayon's
+/// thread count, or 1 inside [`serially`].
 pub fn threads() -> usize {
+    if SERIAL.with(|s| s.get()) {
+        1
+    } else {
+        pool_threads()
+    }
+}
+
+/// Rayon's thread count: the helpers are this many minus one.
+fn pool_threads() -> usize {
     rayon::current_num_threads().max(1)
+}
+
+/// Runs `f` with every kernel it calls kept whole on this thread: [`threads`] answers 1 (so
+/// kernels do not cut their work), [`run_parts`] runs all parts here and [`alongside`] runs
+/// its background job here after the foreground. Results are unchanged, since kernels give
+/// the same bits on any thread count; only the helpers stay out. Calls may nest; the previous
+/// setting is restored when `f` returns or unwinds.
+///
+/// Used by `fit` when a step measures faster without splitting (a shared VM whose cores are
+/// slow to exchange data, `docs/performance.md` item 23).
+pub fn serially<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            SERIAL.with(|s| s.set(self.0));
+        }
+    }
+    let _restore = Restore(SERIAL.with(|s| s.replace(true)));
+    f()
 }
 
 fn helpers() -> &'static Helpers {
     static HELPERS: OnceLock<Helpers> = OnceLock::new();
     HELPERS.get_or_init(|| {
-        let count = threads() - 1;
+        let count = pool_threads() - 1;
         let mut slots = Vec::with_capacity(count);
         for i in 0..count {
             let slot = Arc::new(Slot {
@@ -289,8 +323,8 @@ pub fn start_helpers() {
 /// that splits its work while the helper is busy with `background` simply claims more parts
 /// itself ([`run_parts`]), so `foreground` may use every kernel as usual. If the helper has
 /// not started `background` by the time `foreground` returns, this thread runs it. With no
-/// helper (one thread), from a helper thread, or while another call has the background slot,
-/// `background` runs on this thread after `foreground`. Meant for small independent work
+/// helper (one thread), from a helper thread, inside [`serially`], or while another call has
+/// the background slot, `background` runs on this thread after `foreground`. Meant for small independent work
 /// that can hide in the helper's idle moments, such as gathering the next batch while a
 /// training step runs. A panic in either is propagated after both have finished.
 pub fn alongside<R>(background: &(dyn Fn() + Sync), foreground: impl FnOnce() -> R) -> R {
@@ -298,6 +332,7 @@ pub fn alongside<R>(background: &(dyn Fn() + Sync), foreground: impl FnOnce() ->
     let helpers = helpers();
     let owned = helpers.slots.first().filter(|_| {
         !IS_HELPER.with(|h| h.get())
+            && !SERIAL.with(|s| s.get())
             && helpers
                 .background_busy
                 .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
@@ -331,11 +366,11 @@ pub fn alongside<R>(background: &(dyn Fn() + Sync), foreground: impl FnOnce() ->
 
 /// Runs `work(0)`, `work(1)`, …, `work(parts - 1)` and returns when all are done. This thread
 /// and the free helpers claim parts one at a time, so a thread on a slower core simply takes
-/// fewer of them. Parts must be independent. A panic in any part is propagated after every
-/// part has finished.
+/// fewer of them (inside [`serially`], or from a helper, this thread runs them all). Parts
+/// must be independent. A panic in any part is propagated after every part has finished.
 pub fn run_parts(parts: usize, work: &(dyn Fn(usize) + Sync)) {
     let serial = || (0..parts).for_each(work);
-    if parts <= 1 || IS_HELPER.with(|h| h.get()) {
+    if parts <= 1 || IS_HELPER.with(|h| h.get()) || SERIAL.with(|s| s.get()) {
         return serial();
     }
     let helpers = helpers();
@@ -439,6 +474,47 @@ mod tests {
             assert_eq!(background_runs.load(Ordering::Relaxed), 1);
             assert_eq!(parts_run.load(Ordering::Relaxed), 12);
         }
+    }
+
+    #[test]
+    fn serially_keeps_every_part_and_the_background_on_the_calling_thread() {
+        let me = thread::current().id();
+        let outside = threads();
+        for _ in 0..50 {
+            let order = Mutex::new(Vec::new());
+            let result = serially(|| {
+                assert_eq!(threads(), 1);
+                alongside(
+                    &|| {
+                        assert_eq!(thread::current().id(), me);
+                        order.lock().unwrap().push("background");
+                    },
+                    || {
+                        run_parts(6, &|p| {
+                            assert_eq!(thread::current().id(), me);
+                            order
+                                .lock()
+                                .unwrap()
+                                .push(["p0", "p1", "p2", "p3", "p4", "p5"][p]);
+                        });
+                        // Nested: still serial inside, and after.
+                        serially(|| assert_eq!(threads(), 1));
+                        assert_eq!(threads(), 1);
+                        7
+                    },
+                )
+            });
+            assert_eq!(result, 7);
+            assert_eq!(
+                *order.lock().unwrap(),
+                ["p0", "p1", "p2", "p3", "p4", "p5", "background"]
+            );
+            assert_eq!(threads(), outside);
+        }
+        // Restored after a panic too.
+        let caught = catch_unwind(|| serially(|| panic!("inside")));
+        assert!(caught.is_err());
+        assert_eq!(threads(), outside);
     }
 
     #[test]
