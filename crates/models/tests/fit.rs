@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{blobs, small_model};
+use common::{blobs, same_bits, small_model};
 use serde_json::Value;
 use strata::prelude::*;
 
@@ -351,21 +351,13 @@ fn results_do_not_depend_on_the_thread_count() {
     // Two threads first, so that this process's helper threads exist for the split.
     let (w2, p2) = run(2);
     let (w1, p1) = run(1);
-    assert_eq!(w1.len(), w2.len());
-    for (a, b) in w1.iter().zip(&w2) {
-        assert!(
-            a.as_slice()
-                .iter()
-                .zip(b.as_slice())
-                .all(|(x, y)| x.to_bits() == y.to_bits()),
-            "weights differ between 1 and 2 threads"
-        );
-    }
     assert!(
-        p1.as_slice()
-            .iter()
-            .zip(p2.as_slice())
-            .all(|(x, y)| x.to_bits() == y.to_bits())
+        same_bits(&w1, &w2),
+        "weights differ between 1 and 2 threads"
+    );
+    assert!(
+        same_bits(&[p1], &[p2]),
+        "outputs differ between 1 and 2 threads"
     );
 }
 
@@ -406,14 +398,9 @@ fn splitting_choice_does_not_change_the_results() {
     for splitting in [Splitting::Never, Splitting::Adaptive] {
         let (weights, other_loss) = run(splitting);
         assert_eq!(other_loss, loss, "{splitting:?}");
-        for (a, b) in always.iter().zip(&weights) {
-            assert!(
-                a.as_slice()
-                    .iter()
-                    .zip(b.as_slice())
-                    .all(|(x, y)| x.to_bits() == y.to_bits()),
-                "{splitting:?}: weights differ from Splitting::Always"
-            );
-        }
+        assert!(
+            same_bits(&always, &weights),
+            "{splitting:?}: weights differ from Splitting::Always"
+        );
     }
 }
