@@ -19,10 +19,10 @@ pub enum Splitting {
     /// window, keeps the faster, and checks the other mode again for one window: while
     /// serial, after 8, 16, then every 32 windows; while splitting, only once a window has
     /// slowed down by a quarter against the fastest split window, and no sooner than 8, 16,
-    /// 32, … (at most 256) windows after the last check. It leaves splitting only for a gain of more than 10 %
-    /// and returns to it as soon as it is faster. A run whose split steps stay fast spends
-    /// one window (16 steps) serially per `fit`; with one thread it does nothing. The
-    /// default.
+    /// 32, … (at most 256) windows after the last check. It leaves splitting only for a
+    /// gain of more than 10 % and returns to it as soon as it is faster. A run whose split
+    /// steps stay fast spends one window (16 steps) serially per `fit`; with one thread it
+    /// does nothing. The default.
     #[default]
     Adaptive,
     /// Always split large kernels across threads (as `predict` and `evaluate` do).

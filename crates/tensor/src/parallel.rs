@@ -9,10 +9,11 @@
 //! Parts are claimed one at a time, so a thread on a slower core (a shared VM's cores often
 //! differ by a third) takes fewer of them.
 //!
-//! There are [`threads`]` - 1` helpers (rayon's thread count, so `RAYON_NUM_THREADS` and
-//! `rayon::ThreadPoolBuilder::build_global`, called before the first split, size both). Calls never nest and never wait on one
-//! another: a call that finds the helpers busy (another thread's kernel, or a part that itself
-//! splits) runs all its parts on its own thread.
+//! There are as many helpers as rayon has threads, minus one (so `RAYON_NUM_THREADS` and
+//! `rayon::ThreadPoolBuilder::build_global`, called before the first split, size them; outside
+//! [`serially`], [`threads`] answers rayon's count). Calls never nest and never wait on one
+//! another: a call that finds the helpers busy (another thread's kernel, or a part that
+//! itself splits) runs all its parts on its own thread.
 //!
 //! [`serially`] keeps the kernels of a closure on the calling thread (`fit` uses it when a
 //! step measures faster that way).
@@ -324,9 +325,10 @@ pub fn start_helpers() {
 /// itself ([`run_parts`]), so `foreground` may use every kernel as usual. If the helper has
 /// not started `background` by the time `foreground` returns, this thread runs it. With no
 /// helper (one thread), from a helper thread, inside [`serially`], or while another call has
-/// the background slot, `background` runs on this thread after `foreground`. Meant for small independent work
-/// that can hide in the helper's idle moments, such as gathering the next batch while a
-/// training step runs. A panic in either is propagated after both have finished.
+/// the background slot, `background` runs on this thread after `foreground`. Meant for small
+/// independent work that can hide in the helper's idle moments, such as gathering the next
+/// batch while a training step runs. A panic in either is propagated after both have
+/// finished.
 pub fn alongside<R>(background: &(dyn Fn() + Sync), foreground: impl FnOnce() -> R) -> R {
     // The first helper's background channel, if this call can have it.
     let helpers = helpers();
