@@ -278,11 +278,11 @@ fn main() -> Result<(), ModelError> {
             let (seconds, (allocations, bytes)) = train_timed(&mut model, &train, epochs)?;
             let epoch_s = median(&seconds[1.min(seconds.len() - 1)..]);
             let steps = train.len().div_ceil(32);
-            println!(
+            emit(&format!(
                 "allocations_per_step={:.1} allocated_bytes_per_step={:.0} (last epoch)",
                 allocations as f64 / steps as f64,
                 bytes as f64 / steps as f64
-            );
+            ));
             let val = model
                 .evaluate(&valid, 32)?
                 .get("accuracy")
@@ -365,6 +365,19 @@ fn main() -> Result<(), ModelError> {
             )));
         }
     };
-    println!("{line}");
+    emit(&line);
     Ok(())
+}
+
+/// Prints a line to stdout. A reader that went away (`| head -1`) ends the program quietly
+/// instead of panicking; any other write error is reported and exits with status 1.
+fn emit(line: &str) {
+    use std::io::Write;
+    if let Err(e) = writeln!(std::io::stdout().lock(), "{line}") {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("benchmark: cannot write the result: {e}");
+        std::process::exit(1);
+    }
 }
