@@ -102,31 +102,34 @@ impl<'d> Batches<'d> {
     /// for callers that gather the batch themselves with [`Dataset::fill_batch`], e.g. on
     /// another thread while the current batch is in use.
     pub fn next_indices(&mut self) -> Option<&[usize]> {
-        let end = (self.position + self.batch_size).min(self.order.len());
-        if self.position >= end {
-            return None;
-        }
-        let start = self.position;
-        self.position = end;
-        Some(&self.order[start..end])
+        let range = self.advance()?;
+        Some(&self.order[range])
     }
 
     /// Writes the next batch into `batch`; returns `false` at the end of the epoch.
     pub fn fill(&mut self, batch: &mut Batch) -> bool {
-        let end = (self.position + self.batch_size).min(self.order.len());
-        if self.position >= end {
+        let Some(range) = self.advance() else {
             return false;
-        }
-        let indices = &self.order[self.position..end];
-        self.position = end;
+        };
+        let end = range.end;
         // Every index of the order is a sample of the dataset.
-        self.dataset.fill_batch_unchecked(indices, batch);
+        self.dataset.fill_batch_unchecked(&self.order[range], batch);
         // Start fetching the next batch's rows (random places of a dataset far larger than the
         // caches) so that they arrive while this step computes; when the step's own traffic
         // evicts them again, the prefetch at the top of the next call still overlaps the loads.
         let next = &self.order[end..(end + self.batch_size).min(self.order.len())];
         self.dataset.prefetch_rows(next);
         true
+    }
+
+    /// The positions in the order of the next batch, moving past it (`None` at the end).
+    fn advance(&mut self) -> Option<std::ops::Range<usize>> {
+        let end = (self.position + self.batch_size).min(self.order.len());
+        if self.position >= end {
+            return None;
+        }
+        let start = std::mem::replace(&mut self.position, end);
+        Some(start..end)
     }
 }
 

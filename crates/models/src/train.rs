@@ -316,7 +316,7 @@ impl Sequential {
                 more = upcoming.is_some();
                 let started = Instant::now();
                 let serial = chooser.serial();
-                let (loss, predictions) = match upcoming {
+                let mut run_step = || match upcoming {
                     Some(rows) => {
                         // The next batch and how its gathering went.
                         let gathered = Mutex::new((&mut next, Ok(())));
@@ -324,22 +324,18 @@ impl Sequential {
                             let (next_batch, outcome) = &mut *lock(&gathered);
                             *outcome = data.fill_batch(rows, next_batch);
                         };
-                        let mut step = || {
-                            strata_tensor::parallel::alongside(&gather, || self.train_step(&batch))
-                        };
-                        let step_result = if serial {
-                            strata_tensor::parallel::serially(step)
-                        } else {
-                            step()
-                        };
+                        let step_result =
+                            strata_tensor::parallel::alongside(&gather, || self.train_step(&batch));
                         gathered.into_inner().unwrap_or_else(|e| e.into_inner()).1?;
-                        step_result?
+                        step_result
                     }
-                    None if serial => {
-                        strata_tensor::parallel::serially(|| self.train_step(&batch))?
-                    }
-                    None => self.train_step(&batch)?,
+                    None => self.train_step(&batch),
                 };
+                let (loss, predictions) = if serial {
+                    strata_tensor::parallel::serially(run_step)
+                } else {
+                    run_step()
+                }?;
                 chooser.record(started.elapsed());
                 let n = batch.len();
                 seen += n;
