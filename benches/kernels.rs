@@ -38,11 +38,15 @@ fn bench_gemm(c: &mut Criterion) {
         let mut out = vec![0.0; m * n];
         group.throughput(Throughput::Elements((2 * m * k * n) as u64));
         let label = format!("{m}x{k}x{n}");
+        // "A·B" is the kernel `matmul` chooses for the shape; the others name one kernel.
+        let chosen = strata_gemm::GemmKernel::for_product(m, k, n);
         for kernel in strata_gemm::GemmKernel::available() {
             let name = match kernel {
-                strata_gemm::GemmKernel::Crate => "A·B",
+                _ if kernel == chosen => "A·B",
+                strata_gemm::GemmKernel::Crate => "gemm-crate A·B",
                 strata_gemm::GemmKernel::CrateDirect => "gemm-direct A·B",
                 strata_gemm::GemmKernel::OwnAvx2 => "strata-avx2 A·B",
+                strata_gemm::GemmKernel::Packed => "strata-packed A·B",
             };
             group.bench_function(BenchmarkId::new(name, &label), |bench| {
                 bench.iter(|| {

@@ -1,14 +1,15 @@
 //! Single-precision matrix multiplication in the three forms backprop needs.
 //!
-//! Two kernels, chosen per product by [`GemmKernel::for_product`]: the `gemm` crate (built
+//! Three kernels, chosen per product by [`GemmKernel::for_product`]: the `gemm` crate (built
 //! with its `x86-v4` feature, so it has AVX-512 kernels and picks them at run time; the binary
-//! stays portable), the default, and a hand-written AVX2+FMA kernel (`gemm_avx2.rs`) that
-//! needs no heap memory, chosen with `STRATA_GEMM=own` for products up to [`OWN_MAX_MACS`]. Both take the
-//! operands through strides, so `Aᵀ·B` and `A·Bᵀ` read the stored operand in place; no
-//! operand transpose is ever materialised. For outputs of 16 or 32 rows (a batch) the crate
+//! stays portable), the default; a packed, BLIS-style AVX2+FMA kernel (`gemm_packed.rs`) for
+//! large products on AVX2 CPUs; and a hand-written AVX2+FMA kernel that reads its operands in
+//! place (`gemm_avx2.rs`) and needs no heap memory, chosen with `STRATA_GEMM=own` for products
+//! up to [`OWN_MAX_MACS`]. All take the operands through strides (the packed kernel packs
+//! through them), so `Aᵀ·B` and `A·Bᵀ` cost no transpose of their own. For outputs of 16 or 32 rows (a batch) the crate
 //! computes each block of `C` column-major into per-thread scratch memory, which is then
 //! transposed into `C` in 8×8 register tiles: the crate's 16×6 micro-kernel then spans the
-//! batch exactly (same bits, 10–40 % faster products; see [`GemmKernel::Crate`]). Both
+//! batch exactly (same bits, 10–40 % faster products; see [`GemmKernel::Crate`]). All
 //! kernels split large products into blocks of `C` claimed by the threads of
 //! [`crate::parallel`], and run the same epilogue on each finished block.
 //! `docs/performance.md` records the measurements behind the choice.
@@ -79,7 +80,20 @@ pub enum GemmKernel {
     /// A and B in place (packing only `Bᵀ` panels and edges, into stack scratch) and allocates
     /// nothing. Used for products up to [`OWN_MAX_MACS`] multiply-adds with `STRATA_GEMM=own`.
     OwnAvx2,
+    /// Strata's packed AVX2+FMA kernel (`gemm_packed.rs`, BLIS-style: both operands packed
+    /// into micro-panels in per-thread buffers that are reused from call to call); needs AVX2
+    /// and FMA.
+    Packed,
 }
+
+/// Products whose `C` has at least this many rows and columns, and that have at least
+/// [`PACKED_MIN_MACS`] multiply-adds, go to [`GemmKernel::Packed`] on AVX2 CPUs (see
+/// [`GemmKernel::for_product`]).
+pub const PACKED_MIN_SIDE: usize = 256;
+
+/// See [`PACKED_MIN_SIDE`]: 2²⁶ multiply-adds (512×256×512). Below it the two kernels measured
+/// level on one thread, and the batch products of training (32 rows) stay with the crate.
+pub const PACKED_MIN_MACS: usize = 1 << 26;
 
 /// With `STRATA_GEMM=own`, products of at most this many multiply-adds (`m·k·n`) go to the
 /// hand-written AVX2 kernel and larger ones to the `gemm` crate (see
@@ -90,14 +104,19 @@ pub const OWN_MAX_MACS: usize = 1 << 23;
 
 impl GemmKernel {
     /// The kernel [`matmul`], [`matmul_add_scaled`] and [`matmul_bias_unary`] use for an
-    /// `m×k · k×n` product: the `gemm` crate, unless the environment variable `STRATA_GEMM`
-    /// is `own` on a CPU with AVX2 and FMA; then the hand-written kernel takes the products
-    /// of up to [`OWN_MAX_MACS`] multiply-adds. That configuration needs no heap memory for
-    /// the products of a usual training step (the crate allocates two packing buffers per
-    /// call), but whole W1/W2 runs on two threads were about 10 % slower with it here, so it
-    /// is not the default (`docs/performance.md`, item 14). `STRATA_GEMM=direct` selects
-    /// [`GemmKernel::CrateDirect`] instead, for comparisons. The variable is read once per
-    /// process; the choice never depends on the thread count.
+    /// `m×k · k×n` product. On a CPU with AVX2 and FMA but not AVX-512 (where the `gemm`
+    /// crate runs AVX2 kernels; its AVX-512 ones were not measured here), large products (both sides of `C` at
+    /// least [`PACKED_MIN_SIDE`] and at least [`PACKED_MIN_MACS`] multiply-adds) go to
+    /// [`GemmKernel::Packed`], which measured 15–30 % faster than the `gemm` crate there
+    /// (`docs/performance.md`, item 24); everything else to the `gemm` crate
+    /// ([`GemmKernel::Crate`]), unless the environment variable `STRATA_GEMM` is `own`: then
+    /// the hand-written in-place kernel takes the products of up to [`OWN_MAX_MACS`]
+    /// multiply-adds. That configuration needs no heap memory for the products of a usual
+    /// training step (the crate allocates two packing buffers per call), but whole W1/W2 runs
+    /// on two threads were about 10 % slower with it here, so it is not the default
+    /// (`docs/performance.md`, item 14). `STRATA_GEMM=direct` selects
+    /// [`GemmKernel::CrateDirect`] instead of [`GemmKernel::Crate`], for comparisons. The
+    /// variable is read once per process; the choice never depends on the thread count.
     pub fn for_product(m: usize, k: usize, n: usize) -> GemmKernel {
         static OWN_SMALL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
         let own_small = *OWN_SMALL.get_or_init(|| {
@@ -106,7 +125,14 @@ impl GemmKernel {
         static DIRECT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
         let direct =
             *DIRECT.get_or_init(|| std::env::var("STRATA_GEMM").as_deref() == Ok("direct"));
-        if own_small && m.saturating_mul(k).saturating_mul(n) <= OWN_MAX_MACS {
+        let macs = m.saturating_mul(k).saturating_mul(n);
+        if m >= PACKED_MIN_SIDE
+            && n >= PACKED_MIN_SIDE
+            && macs >= PACKED_MIN_MACS
+            && crate_runs_avx2()
+        {
+            GemmKernel::Packed
+        } else if own_small && macs <= OWN_MAX_MACS {
             GemmKernel::OwnAvx2
         } else if direct {
             GemmKernel::CrateDirect
@@ -120,6 +146,7 @@ impl GemmKernel {
         let mut kernels = vec![GemmKernel::Crate, GemmKernel::CrateDirect];
         if super::Isa::Avx2.is_supported() {
             kernels.push(GemmKernel::OwnAvx2);
+            kernels.push(GemmKernel::Packed);
         }
         kernels
     }
@@ -341,6 +368,15 @@ fn parts_for(m: usize, k: usize, n: usize) -> usize {
     }
 }
 
+/// The depth of the k blocks in which the `gemm` crate's AVX2 kernels (16×6 tiles of `f32`)
+/// sum an `m×k · k×n` product that has a side longer than 64: every element of `C` is the sum
+/// of its blocks' sums, each block's formed by one FMA per step from zero and added to `C`
+/// with one rounding. [`GemmKernel::Packed`] sums in the same blocks, so it gives the crate's
+/// bits.
+pub(crate) fn crate_depth_block(m: usize, k: usize, n: usize) -> usize {
+    gemm_common::cache::kernel_params(m, n, k, 16, 6, std::mem::size_of::<f32>()).kc
+}
+
 /// The shortest side a block of a split product may have (see [`GemmView::run_in_parts`]).
 const MIN_BLOCK: usize = 65;
 
@@ -445,16 +481,31 @@ impl<'a> GemmView<'a> {
             // which the caller borrowed mutably for the whole call and reaches only through
             // this view from here on.
             GemmKernel::OwnAvx2 => unsafe {
-                use super::gemm_avx2::Store;
-                let store = match (self.accumulate, self.keep, self.scale) {
-                    (false, _, _) => Store::Overwrite,
-                    (true, 1.0, 1.0) => Store::Accumulate,
-                    (true, keep, scale) => Store::Scaled { keep, scale },
-                };
-                super::gemm_avx2::matmul(self.ops, self.c, store, parts, epilogue)
+                super::gemm_avx2::matmul(self.ops, self.c, self.store(), parts, epilogue)
+            },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: as for `OwnAvx2`. One block per thread: each block packs its own copy of
+            // the operand it shares with the others, and halving those copies measured faster
+            // than the finer balance of two blocks per thread (`docs/performance.md`, item 24).
+            GemmKernel::Packed => unsafe {
+                let parts = parts.min(crate::parallel::threads()).max(1);
+                super::gemm_packed::matmul(self.ops, self.c, self.store(), parts, epilogue)
             },
             #[cfg(not(target_arch = "x86_64"))]
-            GemmKernel::OwnAvx2 => panic!("the hand-written AVX2 GEMM needs x86-64"),
+            GemmKernel::OwnAvx2 | GemmKernel::Packed => {
+                panic!("the hand-written AVX2 GEMMs need x86-64")
+            }
+        }
+    }
+
+    /// How the hand-written kernels combine the product with `C`.
+    #[cfg(target_arch = "x86_64")]
+    fn store(&self) -> super::gemm_avx2::Store {
+        use super::gemm_avx2::Store;
+        match (self.accumulate, self.keep, self.scale) {
+            (false, _, _) => Store::Overwrite,
+            (true, 1.0, 1.0) => Store::Accumulate,
+            (true, keep, scale) => Store::Scaled { keep, scale },
         }
     }
 
@@ -670,7 +721,7 @@ thread_local! {
 /// and only where the crate runs its AVX2 kernels (its AVX-512 ones have other tile shapes,
 /// not measured here). [`GemmKernel::CrateDirect`] never takes this path.
 fn stores_transposed(m: usize, n: usize, accumulate: bool) -> bool {
-    transposed_store_enabled()
+    crate_runs_avx2()
         && !accumulate
         && (m == 16 || m == 32)
         && n >= 32
@@ -682,9 +733,10 @@ fn stores_transposed(m: usize, n: usize, accumulate: bool) -> bool {
 /// outputs take the direct path.
 const TRANSPOSED_MAX_ELEMENTS: usize = 1 << 18;
 
-/// Whether this CPU takes [`stores_transposed`]'s path at all: AVX2 and no AVX-512 (the
-/// `gemm` crate's kernels this path was measured with).
-fn transposed_store_enabled() -> bool {
+/// Whether the `gemm` crate runs its AVX2 kernels on this CPU (AVX2 and FMA, no AVX-512): the
+/// kernels [`stores_transposed`]'s path and [`GemmKernel::Packed`]'s choice were measured
+/// against.
+fn crate_runs_avx2() -> bool {
     static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *ENABLED.get_or_init(|| {
         #[cfg(target_arch = "x86_64")]
@@ -837,6 +889,174 @@ mod tests {
         });
     }
 
+    /// The packed kernel across its block boundaries (more than one row block of 144, column
+    /// block of 1,024 and k block of 256, edges in every direction, k blocks of 201: not a
+    /// multiple of the 8×8 transposes) agrees with the reference
+    /// in the three forms, for every store mode, and gives the same bits whatever the split.
+    #[test]
+    fn packed_kernel_crosses_its_blocks_and_matches_the_reference() {
+        if !GemmKernel::available().contains(&GemmKernel::Packed) {
+            return;
+        }
+        each_product(&[(151, 603, 1043)], |m, k, n, ta, tb, a, b| {
+            let ops = Operands {
+                a,
+                trans_a: ta,
+                b,
+                trans_b: tb,
+                m,
+                k,
+                n,
+            };
+            let c0: Vec<f32> = (0..m * n).map(|i| (i % 13) as f32 * 0.5 - 3.0).collect();
+            let mut product = vec![0.0; m * n];
+            matmul_reference(a, ta, b, tb, m, k, n, &mut product, false);
+            let abs = |x: &[f32]| x.iter().map(|v| v.abs()).collect::<Vec<_>>();
+            let mut magnitude = vec![0.0; m * n];
+            matmul_reference(&abs(a), ta, &abs(b), tb, m, k, n, &mut magnitude, false);
+            for (accumulate, keep, scale) in [
+                (false, 1.0, 1.0),
+                (true, 1.0, 1.0),
+                (true, 1.0, -0.5),
+                (true, 0.9, 2.0),
+            ] {
+                let run = |parts: usize| {
+                    let mut c = c0.clone();
+                    let mut view = GemmView::new(ops, &mut c, accumulate);
+                    view.keep = keep;
+                    view.scale = scale;
+                    view.run(GemmKernel::Packed, parts, None);
+                    c
+                };
+                let one = run(1);
+                for (i, x) in one.iter().enumerate() {
+                    let r = if accumulate {
+                        keep * c0[i] + scale * product[i]
+                    } else {
+                        product[i]
+                    };
+                    let tol = 1e-5 * scale.abs() * magnitude[i] + 1e-5 * r.abs().max(1.0);
+                    assert!(
+                        (x - r).abs() <= tol,
+                        "{m}x{k}x{n} {ta:?} {tb:?} at {i}: {x} vs {r}"
+                    );
+                }
+                for parts in [2, 3] {
+                    assert!(
+                        one.iter()
+                            .zip(run(parts))
+                            .all(|(x, y)| x.to_bits() == y.to_bits()),
+                        "{m}x{k}x{n} {ta:?} {tb:?} in {parts} parts differs"
+                    );
+                }
+            }
+        });
+    }
+
+    /// Where the crate runs its AVX2 kernels, the packed kernel gives the crate's bits on
+    /// products with a side longer than 64, in every form and store mode: which of the two
+    /// `matmul` chooses never changes a result (a batch predicted in pieces equals the whole
+    /// batch, whichever kernel each size gets).
+    #[test]
+    fn packed_kernel_gives_the_crate_bits() {
+        if !crate_runs_avx2() {
+            return;
+        }
+        let shapes = [
+            (151, 603, 1043),
+            (256, 784, 300),
+            (70, 1100, 65),
+            (300, 32, 784),
+        ];
+        each_product(&shapes, |m, k, n, ta, tb, a, b| {
+            let ops = Operands {
+                a,
+                trans_a: ta,
+                b,
+                trans_b: tb,
+                m,
+                k,
+                n,
+            };
+            let c0: Vec<f32> = (0..m * n).map(|i| (i % 13) as f32 * 0.5 - 3.0).collect();
+            for (accumulate, keep, scale) in [
+                (false, 1.0, 1.0),
+                (true, 1.0, 1.0),
+                (true, 1.0, -0.01),
+                (true, 0.9, -0.01),
+            ] {
+                let run = |kernel: GemmKernel, parts: usize| {
+                    let mut c = c0.clone();
+                    let mut view = GemmView::new(ops, &mut c, accumulate);
+                    view.keep = keep;
+                    view.scale = scale;
+                    view.run(kernel, parts, None);
+                    c
+                };
+                let packed = run(GemmKernel::Packed, 2);
+                for kernel in [GemmKernel::CrateDirect, GemmKernel::Crate] {
+                    let other = run(kernel, 1);
+                    let same = packed
+                        .iter()
+                        .zip(&other)
+                        .filter(|(x, y)| x.to_bits() == y.to_bits())
+                        .count();
+                    assert_eq!(
+                        same,
+                        m * n,
+                        "{m}x{k}x{n} {ta:?} {tb:?} {accumulate} {keep} {scale}: {kernel:?}"
+                    );
+                }
+            }
+        });
+    }
+
+    /// Large products go to the packed kernel where the crate runs AVX2 kernels, batch
+    /// products never; either way `matmul` computes the product.
+    #[test]
+    fn large_products_choose_the_packed_kernel() {
+        let packed = crate_runs_avx2();
+        assert_eq!(
+            GemmKernel::for_product(512, 256, 512) == GemmKernel::Packed,
+            packed
+        );
+        assert_eq!(
+            GemmKernel::for_product(1024, 1024, 1024) == GemmKernel::Packed,
+            packed
+        );
+        assert_ne!(GemmKernel::for_product(32, 784, 300), GemmKernel::Packed);
+        assert_ne!(GemmKernel::for_product(784, 32, 300), GemmKernel::Packed);
+        assert_ne!(GemmKernel::for_product(256, 784, 300), GemmKernel::Packed);
+        assert_ne!(
+            GemmKernel::for_product(100_000, 1000, 128),
+            GemmKernel::Packed
+        );
+        let (m, k, n) = (512, 256, 512);
+        let a: Vec<f32> = (0..m * k)
+            .map(|i| ((i * 7 % 23) as f32 - 11.0) / 8.0)
+            .collect();
+        let b: Vec<f32> = (0..k * n)
+            .map(|i| ((i * 5 % 19) as f32 - 9.0) / 8.0)
+            .collect();
+        let mut c = vec![f32::NAN; m * n];
+        matmul(&a, Transpose::No, &b, Transpose::No, m, k, n, &mut c, false);
+        let mut reference = vec![0.0; m * n];
+        matmul_reference(
+            &a,
+            Transpose::No,
+            &b,
+            Transpose::No,
+            m,
+            k,
+            n,
+            &mut reference,
+            false,
+        );
+        for (x, r) in c.iter().zip(&reference) {
+            assert!((x - r).abs() <= 1e-3 * r.abs().max(1.0), "{x} vs {r}");
+        }
+    }
+
     /// The column-major scratch path of [`stores_transposed`] gives the bits of the direct
     /// path, whole or split, on the shapes it is chosen for.
     #[test]
@@ -858,7 +1078,7 @@ mod tests {
                 k,
                 n,
             };
-            assert!(!transposed_store_enabled() || stores_transposed(m, n, false));
+            assert!(!crate_runs_avx2() || stores_transposed(m, n, false));
             assert!(!stores_transposed(
                 32,
                 TRANSPOSED_MAX_ELEMENTS / 32 + 1,

@@ -15,6 +15,8 @@ pub mod elementwise;
 pub mod gemm;
 #[cfg(target_arch = "x86_64")]
 mod gemm_avx2;
+#[cfg(target_arch = "x86_64")]
+mod gemm_packed;
 pub mod math;
 pub mod reduce;
 pub mod softmax;
