@@ -86,14 +86,10 @@ pub enum GemmKernel {
     Packed,
 }
 
-/// Products whose `C` has at least this many rows and columns, and that have at least
-/// [`PACKED_MIN_MACS`] multiply-adds, go to [`GemmKernel::Packed`] on AVX2 CPUs (see
-/// [`GemmKernel::for_product`]).
-pub const PACKED_MIN_SIDE: usize = 256;
-
-/// See [`PACKED_MIN_SIDE`]: 2²⁶ multiply-adds (512×256×512). Below it the two kernels measured
-/// level on one thread, and the batch products of training (32 rows) stay with the crate.
-pub const PACKED_MIN_MACS: usize = 1 << 26;
+/// Products whose `C` has both sides longer than 64 and at least this many elements go to
+/// [`GemmKernel::Packed`] on AVX2 CPUs (see [`GemmKernel::for_product`]); smaller ones (a
+/// 100×100 weight gradient, say) measured level or slower in it.
+pub const PACKED_MIN_OUTPUT: usize = 1 << 14;
 
 /// With `STRATA_GEMM=own`, products of at most this many multiply-adds (`m·k·n`) go to the
 /// hand-written AVX2 kernel and larger ones to the `gemm` crate (see
@@ -104,37 +100,50 @@ pub const OWN_MAX_MACS: usize = 1 << 23;
 
 impl GemmKernel {
     /// The kernel [`matmul`], [`matmul_add_scaled`] and [`matmul_bias_unary`] use for an
-    /// `m×k · k×n` product. On a CPU with AVX2 and FMA but not AVX-512 (where the `gemm`
-    /// crate runs AVX2 kernels; its AVX-512 ones were not measured here), large products (both sides of `C` at
-    /// least [`PACKED_MIN_SIDE`] and at least [`PACKED_MIN_MACS`] multiply-adds) go to
-    /// [`GemmKernel::Packed`], which measured 15–30 % faster than the `gemm` crate there
-    /// (`docs/performance.md`, item 24); everything else to the `gemm` crate
-    /// ([`GemmKernel::Crate`]), unless the environment variable `STRATA_GEMM` is `own`: then
-    /// the hand-written in-place kernel takes the products of up to [`OWN_MAX_MACS`]
-    /// multiply-adds. That configuration needs no heap memory for the products of a usual
-    /// training step (the crate allocates two packing buffers per call), but whole W1/W2 runs
-    /// on two threads were about 10 % slower with it here, so it is not the default
-    /// (`docs/performance.md`, item 14). `STRATA_GEMM=direct` selects
-    /// [`GemmKernel::CrateDirect`] instead of [`GemmKernel::Crate`], for comparisons. The
-    /// variable is read once per process; the choice never depends on the thread count.
+    /// `m×k · k×n` product.
+    ///
+    /// On a CPU with AVX2 and FMA but not AVX-512 (where the `gemm` crate runs its AVX2
+    /// kernels; its AVX-512 ones were not measured here), products whose `C` has both sides
+    /// longer than 64 and at least [`PACKED_MIN_OUTPUT`] elements go to
+    /// [`GemmKernel::Packed`]: the weight gradients of a training step, inference pieces and
+    /// large products, which it computed 4–40 % faster than the crate
+    /// (`docs/performance.md`, item 24). Since it gives the crate's bits on those products,
+    /// the choice never changes a result. Everything else (the batch-32 products of a
+    /// training step, where the crate's column-major path is faster) goes to
+    /// [`GemmKernel::Crate`].
+    ///
+    /// The environment variable `STRATA_GEMM`, read once per process, changes this for
+    /// comparisons: `crate` never takes the packed kernel (the choice before item 24),
+    /// `direct` takes [`GemmKernel::CrateDirect`] instead of [`GemmKernel::Crate`], and `own`
+    /// sends the products of up to [`OWN_MAX_MACS`] multiply-adds to the hand-written
+    /// in-place kernel, which needs no heap memory but made whole W1/W2 runs on two threads
+    /// about 10 % slower here (item 14). The choice never depends on the thread count.
     pub fn for_product(m: usize, k: usize, n: usize) -> GemmKernel {
-        static OWN_SMALL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-        let own_small = *OWN_SMALL.get_or_init(|| {
-            std::env::var("STRATA_GEMM").as_deref() == Ok("own") && super::Isa::Avx2.is_supported()
+        #[derive(PartialEq)]
+        enum Choice {
+            Default,
+            Crate,
+            Direct,
+            Own,
+        }
+        static CHOICE: std::sync::OnceLock<Choice> = std::sync::OnceLock::new();
+        let choice = CHOICE.get_or_init(|| match std::env::var("STRATA_GEMM").as_deref() {
+            Ok("crate") => Choice::Crate,
+            Ok("direct") => Choice::Direct,
+            Ok("own") if super::Isa::Avx2.is_supported() => Choice::Own,
+            _ => Choice::Default,
         });
-        static DIRECT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-        let direct =
-            *DIRECT.get_or_init(|| std::env::var("STRATA_GEMM").as_deref() == Ok("direct"));
         let macs = m.saturating_mul(k).saturating_mul(n);
-        if m >= PACKED_MIN_SIDE
-            && n >= PACKED_MIN_SIDE
-            && macs >= PACKED_MIN_MACS
+        if *choice == Choice::Own && macs <= OWN_MAX_MACS {
+            GemmKernel::OwnAvx2
+        } else if *choice != Choice::Crate
+            && m > 64
+            && n > 64
+            && m.saturating_mul(n) >= PACKED_MIN_OUTPUT
             && crate_runs_avx2()
         {
             GemmKernel::Packed
-        } else if own_small && macs <= OWN_MAX_MACS {
-            GemmKernel::OwnAvx2
-        } else if direct {
+        } else if *choice == Choice::Direct {
             GemmKernel::CrateDirect
         } else {
             GemmKernel::Crate
@@ -1011,26 +1020,31 @@ mod tests {
         });
     }
 
-    /// Large products go to the packed kernel where the crate runs AVX2 kernels, batch
-    /// products never; either way `matmul` computes the product.
+    /// Weight gradients and large products go to the packed kernel where the crate runs AVX2
+    /// kernels, batch-32 products and small outputs never; either way `matmul` computes the
+    /// product.
     #[test]
     fn large_products_choose_the_packed_kernel() {
         let packed = crate_runs_avx2();
-        assert_eq!(
-            GemmKernel::for_product(512, 256, 512) == GemmKernel::Packed,
-            packed
-        );
-        assert_eq!(
-            GemmKernel::for_product(1024, 1024, 1024) == GemmKernel::Packed,
-            packed
-        );
-        assert_ne!(GemmKernel::for_product(32, 784, 300), GemmKernel::Packed);
-        assert_ne!(GemmKernel::for_product(784, 32, 300), GemmKernel::Packed);
-        assert_ne!(GemmKernel::for_product(256, 784, 300), GemmKernel::Packed);
-        assert_ne!(
-            GemmKernel::for_product(100_000, 1000, 128),
-            GemmKernel::Packed
-        );
+        for (m, k, n) in [
+            (1024, 1024, 1024),
+            (784, 32, 300),
+            (300, 32, 100),
+            (256, 784, 300),
+        ] {
+            assert_eq!(
+                GemmKernel::for_product(m, k, n) == GemmKernel::Packed,
+                packed
+            );
+        }
+        for (m, k, n) in [
+            (32, 784, 300),
+            (32, 100, 300),
+            (100, 32, 100),
+            (100_000, 10, 64),
+        ] {
+            assert_ne!(GemmKernel::for_product(m, k, n), GemmKernel::Packed);
+        }
         let (m, k, n) = (512, 256, 512);
         let a: Vec<f32> = (0..m * k)
             .map(|i| ((i * 7 % 23) as f32 - 11.0) / 8.0)
