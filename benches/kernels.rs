@@ -43,7 +43,7 @@ fn bench_gemm(c: &mut Criterion) {
         for kernel in strata_gemm::GemmKernel::available() {
             let name = match kernel {
                 _ if kernel == chosen => "A·B",
-                strata_gemm::GemmKernel::Crate => "gemm-crate A·B",
+                strata_gemm::GemmKernel::Crate => "strata-crate A·B",
                 strata_gemm::GemmKernel::CrateDirect => "gemm-direct A·B",
                 strata_gemm::GemmKernel::OwnAvx2 => "strata-avx2 A·B",
                 strata_gemm::GemmKernel::Packed => "strata-packed A·B",

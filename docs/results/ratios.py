@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Per-round speed ratios of Strata against a peer, from the raw files of the side-by-side runs.
 
-  python3 docs/results/ratios.py FILE [FILE ...] [--peer burn-flex] [--strata LABEL]
+  python3 docs/results/ratios.py FILE [FILE ...] [--peer burn-flex[,torch,...]] [--strata LABEL]
 
 Each FILE holds lines `round=R <Strata key=value line>` and `round=R <peer JSON line>` as the
 run scripts here write them (run19.sh, run11.sh, ...). For every round and workload (W1 `mlp`:
@@ -12,6 +12,8 @@ is peer / Strata, so 2.0 means Strata is twice as fast. A Strata line may carry 
 between `round=R` and its key=value pairs (`strata`, `kernel=default`, `build=new`, ...); only
 lines with the label LABEL count (default: `kernel=default`, `strata`, or no label), so
 that the other variants of A/B runs are left out. Only SGD runs count (the peers' optimizer).
+With several peers (`--peer burn-flex,torch`) each round's ratio is against the best of them
+(the fewest seconds over every listed peer's configurations), and its line names that peer.
 Prints one line per round and a summary per workload and file: the median ratio and how many
 rounds reach 2x.
 """
@@ -32,6 +34,7 @@ STRATA_KEYS = ("workload", "threads", "steps_per_epoch", "optimizer")
 
 def parse(path, peer, label):
     runs = {}  # (round, workload, side, threads) -> [seconds]
+    names = {}  # (round, workload, peer:threads) -> peer
     with open(path) as f:
         for line in f:
             m = re.match(r"round=(\d+) (.*)", line.strip())
@@ -40,10 +43,15 @@ def parse(path, peer, label):
             rnd, rest = int(m.group(1)), m.group(2)
             if rest.startswith("{"):
                 d = json.loads(rest)
-                if d.get("peer") != peer or d.get("workload") not in ("mlp", "bn", "transfer"):
+                if d.get("peer") not in peer.split(",") or d.get("workload") not in (
+                    "mlp",
+                    "bn",
+                    "transfer",
+                ):
                     continue
                 side, workload, s = "peer", d["workload"], seconds(d["workload"], d)
-                threads = d.get("threads")
+                threads = f'{d["peer"]}:{d.get("threads")}'
+                names[(rnd, workload, threads)] = d["peer"]
             else:
                 tokens = rest.split()
                 first = tokens[0] if tokens else ""
@@ -61,11 +69,12 @@ def parse(path, peer, label):
                 side, workload, s = "strata", fields["workload"], seconds(fields["workload"], fields)
                 threads = fields.get("threads")
             runs.setdefault((rnd, workload, side, str(threads)), []).append(s)
-    best = {}  # (round, workload, side) -> seconds of the best configuration
-    for (rnd, workload, side, _), values in runs.items():
+    best = {}  # (round, workload, side) -> (seconds of the best configuration, peer name)
+    for (rnd, workload, side, config), values in runs.items():
         s = sum(values) / len(values)
         key = (rnd, workload, side)
-        best[key] = min(best.get(key, s), s)
+        if key not in best or s < best[key][0]:
+            best[key] = (s, names.get((rnd, workload, config), side))
     return best
 
 
@@ -85,13 +94,14 @@ def main():
     for path in args:
         best = parse(path, peer, label)
         ratios = {}
-        for (rnd, workload, side), s in sorted(best.items()):
+        for (rnd, workload, side), (s, _) in sorted(best.items()):
             if side != "strata" or (rnd, workload, "peer") not in best:
                 continue
-            r = best[(rnd, workload, "peer")] / s
+            peer_s, name = best[(rnd, workload, "peer")]
+            r = peer_s / s
             ratios.setdefault(workload, []).append(r)
             print(f"{path} round={rnd} workload={workload} strata_s={s:.4f} "
-                  f"{peer}_s={best[(rnd, workload, 'peer')]:.4f} ratio={r:.2f}")
+                  f"{name}_s={peer_s:.4f} ratio={r:.2f}")
         for workload, rs in sorted(ratios.items()):
             print(f"{path} workload={workload} rounds={len(rs)} median_ratio={statistics.median(rs):.2f} "
                   f"min={min(rs):.2f} at_least_2x={sum(r >= 2.0 for r in rs)}")

@@ -10,7 +10,7 @@ TORCH_PY=${TORCH_PY:-/opt/tvenv/bin/python}
 P=/tmp/rust-peers-target/release
 : > $OUT
 for round in 1 2; do
-  for t in 1 2; do
+  for t in ${THREADS:-1 2}; do
     export RAYON_NUM_THREADS=$t MATMUL_NUM_THREADS=$t OMP_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t MKL_NUM_THREADS=$t
     echo "== round $round numpy t=$t" >> $OUT
     $NUMPY_PY ../shared/bench/peers/gemm_bench.py --lib numpy --threads $t >> $OUT 2>&1

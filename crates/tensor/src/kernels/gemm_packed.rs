@@ -35,7 +35,8 @@ const MC: usize = 144;
 /// Columns of a packed B block (a multiple of `NR`): 2 MiB for a 512-deep block.
 const NC: usize = 1024;
 
-/// Floats of padding that let a buffer start on a 64-byte boundary.
+/// Floats of padding that let a buffer start on a 64-byte boundary (panels on cache lines;
+/// the loads are unaligned ones, so nothing depends on it for correctness).
 const ALIGN_PAD: usize = 16;
 /// Floats a packed A block needs past its panels (see [`pack_a`]).
 const SLACK: usize = 8;
@@ -245,8 +246,8 @@ unsafe fn micro(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize
         }
         let (mut ap, mut bp) = (a, b);
         for _ in 0..kc {
-            let b0 = _mm256_load_ps(bp);
-            let b1 = _mm256_load_ps(bp.add(8));
+            let b0 = _mm256_loadu_ps(bp);
+            let b1 = _mm256_loadu_ps(bp.add(8));
             for (i, row) in acc.iter_mut().enumerate() {
                 let av = _mm256_broadcast_ss(&*ap.add(i));
                 row[0] = _mm256_fmadd_ps(av, b0, row[0]);
