@@ -31,7 +31,7 @@ const MC: usize = 128;
 pub(crate) enum Store {
     /// `C = sum`.
     Overwrite,
-    /// `C += sum` (the sum starts from `C`'s value).
+    /// `C += sum`, the block's sum added with one rounding.
     Accumulate,
     /// `C = keep·C + scale·sum`: for `keep = 1` one fused multiply-add per element (a single
     /// rounding of `c + scale·sum`), otherwise `keep·c` and `scale·sum` each rounded, then added.
@@ -56,6 +56,36 @@ impl Store {
     /// Whether the current value of `C` is read.
     pub(crate) fn reads_c(self) -> bool {
         self != Store::Overwrite
+    }
+
+    /// Combines the eight sums `sum` with the eight elements of `C` at `at` as this mode says
+    /// (the sum is added with one rounding, as the `gemm` crate does).
+    ///
+    /// # Safety
+    /// AVX2 and FMA must be available; `at` must be valid for reading (unless overwriting)
+    /// and writing eight floats.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    pub(crate) unsafe fn write(self, at: *mut f32, sum: __m256) {
+        // SAFETY: the caller guarantees the extent and the instruction set.
+        unsafe {
+            let new = match self {
+                Store::Overwrite => sum,
+                Store::Accumulate => _mm256_add_ps(_mm256_loadu_ps(at), sum),
+                Store::Scaled { keep, scale } => {
+                    let old = _mm256_loadu_ps(at);
+                    if keep == 1.0 {
+                        _mm256_fmadd_ps(_mm256_set1_ps(scale), sum, old)
+                    } else {
+                        _mm256_add_ps(
+                            _mm256_mul_ps(_mm256_set1_ps(keep), old),
+                            _mm256_mul_ps(_mm256_set1_ps(scale), sum),
+                        )
+                    }
+                }
+            };
+            _mm256_storeu_ps(at, new);
+        }
     }
 }
 
@@ -87,13 +117,6 @@ unsafe fn tile<const ROWS: usize, const VECS: usize>(
     // SAFETY: the caller guarantees every offset below is in bounds and that AVX2+FMA exist.
     unsafe {
         let mut acc = [[_mm256_setzero_ps(); VECS]; ROWS];
-        if store == Store::Accumulate {
-            for (i, row) in acc.iter_mut().enumerate() {
-                for (v, reg) in row.iter_mut().enumerate() {
-                    *reg = _mm256_loadu_ps(c.add(i * ldc + 8 * v));
-                }
-            }
-        }
         let mut bp = b;
         let mut ap = a;
         for _ in 0..kc {
@@ -110,28 +133,9 @@ unsafe fn tile<const ROWS: usize, const VECS: usize>(
             bp = bp.add(ldb);
             ap = ap.add(g.a_cs);
         }
-        match store {
-            Store::Overwrite | Store::Accumulate => {
-                for (i, row) in acc.iter().enumerate() {
-                    for (v, reg) in row.iter().enumerate() {
-                        _mm256_storeu_ps(c.add(i * ldc + 8 * v), *reg);
-                    }
-                }
-            }
-            Store::Scaled { keep, scale } => {
-                let (keep_v, scale_v) = (_mm256_set1_ps(keep), _mm256_set1_ps(scale));
-                for (i, row) in acc.iter().enumerate() {
-                    for (v, reg) in row.iter().enumerate() {
-                        let at = c.add(i * ldc + 8 * v);
-                        let old = _mm256_loadu_ps(at);
-                        let new = if keep == 1.0 {
-                            _mm256_fmadd_ps(scale_v, *reg, old)
-                        } else {
-                            _mm256_add_ps(_mm256_mul_ps(keep_v, old), _mm256_mul_ps(scale_v, *reg))
-                        };
-                        _mm256_storeu_ps(at, new);
-                    }
-                }
+        for (i, row) in acc.iter().enumerate() {
+            for (v, reg) in row.iter().enumerate() {
+                store.write(c.add(i * ldc + 8 * v), *reg);
             }
         }
     }
@@ -360,15 +364,17 @@ pub(crate) unsafe fn matmul(
     });
 }
 
+/// The output pointer of a split product, shared with the threads that compute its blocks.
 #[derive(Clone, Copy)]
-struct SendPtr(*mut f32);
-// SAFETY: the pointer is only used to write disjoint column ranges, and `matmul` returns only
-// after every part is done.
+pub(crate) struct SendPtr(pub(crate) *mut f32);
+// SAFETY: the GEMMs of this module and `gemm_packed` use the pointer only to write disjoint
+// blocks, and return only after every part is done.
 unsafe impl Send for SendPtr {}
 // SAFETY: as above.
 unsafe impl Sync for SendPtr {}
 impl SendPtr {
-    fn get(self) -> *mut f32 {
+    /// The pointer.
+    pub(crate) fn get(self) -> *mut f32 {
         self.0
     }
 }

@@ -22,7 +22,7 @@
 //! blocks): in steady state a product allocates nothing.
 
 use super::gemm::Operands;
-use super::gemm_avx2::{Store, transpose8x8};
+use super::gemm_avx2::{SendPtr, Store, transpose8x8};
 use std::arch::x86_64::*;
 use std::cell::RefCell;
 
@@ -256,36 +256,9 @@ unsafe fn micro(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize
             ap = ap.add(MR);
             bp = bp.add(NR);
         }
-        match store {
-            Store::Overwrite => {
-                for (i, row) in acc.iter().enumerate() {
-                    _mm256_storeu_ps(c.add(i * ldc), row[0]);
-                    _mm256_storeu_ps(c.add(i * ldc + 8), row[1]);
-                }
-            }
-            Store::Accumulate => {
-                for (i, row) in acc.iter().enumerate() {
-                    for (v, reg) in row.iter().enumerate() {
-                        let at = c.add(i * ldc + 8 * v);
-                        _mm256_storeu_ps(at, _mm256_add_ps(_mm256_loadu_ps(at), *reg));
-                    }
-                }
-            }
-            Store::Scaled { keep, scale } => {
-                let (keep_v, scale_v) = (_mm256_set1_ps(keep), _mm256_set1_ps(scale));
-                for (i, row) in acc.iter().enumerate() {
-                    for (v, reg) in row.iter().enumerate() {
-                        let at = c.add(i * ldc + 8 * v);
-                        let old = _mm256_loadu_ps(at);
-                        let new = if keep == 1.0 {
-                            _mm256_fmadd_ps(scale_v, *reg, old)
-                        } else {
-                            _mm256_add_ps(_mm256_mul_ps(keep_v, old), _mm256_mul_ps(scale_v, *reg))
-                        };
-                        _mm256_storeu_ps(at, new);
-                    }
-                }
-            }
+        for (i, row) in acc.iter().enumerate() {
+            store.write(c.add(i * ldc), row[0]);
+            store.write(c.add(i * ldc + 8), row[1]);
         }
     }
 }
@@ -477,18 +450,5 @@ pub(crate) unsafe fn matmul(
         run(0);
     } else {
         crate::parallel::run_parts(parts, &run);
-    }
-}
-
-#[derive(Clone, Copy)]
-struct SendPtr(*mut f32);
-// SAFETY: the pointer is only used to write disjoint blocks, and `matmul` returns only after
-// every part is done.
-unsafe impl Send for SendPtr {}
-// SAFETY: as above.
-unsafe impl Sync for SendPtr {}
-impl SendPtr {
-    fn get(self) -> *mut f32 {
-        self.0
     }
 }
