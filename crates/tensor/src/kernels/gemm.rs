@@ -3,11 +3,12 @@
 //! Three kernels, chosen per product by [`GemmKernel::for_product`]: the `gemm` crate (built
 //! with its `x86-v4` feature, so it has AVX-512 kernels and picks them at run time; the binary
 //! stays portable), the default; a packed, BLIS-style AVX2+FMA kernel (`gemm_packed.rs`) for
-//! large products on AVX2 CPUs; and a hand-written AVX2+FMA kernel that reads its operands in
-//! place (`gemm_avx2.rs`) and needs no heap memory, chosen with `STRATA_GEMM=own` for products
-//! up to [`OWN_MAX_MACS`]. All take the operands through strides (the packed kernel packs
-//! through them), so `Aᵀ·B` and `A·Bᵀ` cost no transpose of their own. For outputs of 16 or 32 rows (a batch) the crate
-//! computes each block of `C` column-major into per-thread scratch memory, which is then
+//! weight gradients and large products on AVX2 CPUs, which gives the crate's bits; and a
+//! hand-written AVX2+FMA kernel that reads its operands in place (`gemm_avx2.rs`) and needs no
+//! heap memory, chosen with `STRATA_GEMM=own` for products up to [`OWN_MAX_MACS`]. All take
+//! the operands through strides (the packed kernel packs through them), so `Aᵀ·B` and `A·Bᵀ`
+//! cost no transpose of their own. For outputs of 16 or 32 rows (a batch) the crate computes
+//! each block of `C` column-major into per-thread scratch memory, which is then
 //! transposed into `C` in 8×8 register tiles: the crate's 16×6 micro-kernel then spans the
 //! batch exactly (same bits, 10–40 % faster products; see [`GemmKernel::Crate`]). All
 //! kernels split large products into blocks of `C` claimed by the threads of
@@ -366,8 +367,9 @@ fn check_and_trivial(op: &str, ops: Operands<'_>, c: &mut [f32], accumulate: boo
     true
 }
 
-/// How many blocks a product is cut into (by either kernel): two per thread (claimed one at a time, so unequal
-/// cores balance out) from [`PARALLEL_MACS`] multiply-adds on, otherwise one.
+/// How many blocks a product is cut into: two per thread (claimed one at a time, so unequal
+/// cores balance out) from [`PARALLEL_MACS`] multiply-adds on, otherwise one. The packed
+/// kernel takes one per thread of these (see `GemmView::run`).
 fn parts_for(m: usize, k: usize, n: usize) -> usize {
     let threads = crate::parallel::threads();
     if threads > 1 && m * n * k >= PARALLEL_MACS {
@@ -382,6 +384,7 @@ fn parts_for(m: usize, k: usize, n: usize) -> usize {
 /// of its blocks' sums, each block's formed by one FMA per step from zero and added to `C`
 /// with one rounding. [`GemmKernel::Packed`] sums in the same blocks, so it gives the crate's
 /// bits.
+#[cfg(target_arch = "x86_64")]
 pub(crate) fn crate_depth_block(m: usize, k: usize, n: usize) -> usize {
     gemm_common::cache::kernel_params(m, n, k, 16, 6, std::mem::size_of::<f32>()).kc
 }
