@@ -270,41 +270,33 @@ unsafe fn panels(ops: Operands<'_>, c: *mut f32, store: Store, cols: std::ops::R
                             tile_dispatch(rows, vecs, kc, aptr, g, bptr, ldb, cptr, n, block_store)
                         };
                     } else {
-                        for i in 0..rows {
-                            for jj in 0..padded {
-                                c_tile[i * padded + jj] = if jj < width && block_store.reads_c() {
-                                    // SAFETY: (i0 + i)·n + j0 + jj < m·n for jj < width.
-                                    unsafe { *c.add((i0 + i) * n + j0 + jj) }
-                                } else {
-                                    0.0
-                                };
-                            }
-                        }
-                        // SAFETY: as above for A and the packed B; C is the local tile.
+                        // SAFETY: rows i0..i0 + rows, columns j0..j0 + width lie in columns
+                        // `cols` of C; `c_tile` holds MR rows of `padded` floats; A and the
+                        // packed B as above.
                         unsafe {
-                            tile_dispatch(
-                                rows,
-                                vecs,
-                                kc,
-                                aptr,
-                                g,
-                                bptr,
-                                ldb,
-                                c_tile.as_mut_ptr(),
+                            through_padded_tile(
+                                c.add(i0 * n + j0),
+                                n,
+                                (rows, width),
+                                &mut c_tile,
                                 padded,
                                 block_store,
+                                |tile| {
+                                    tile_dispatch(
+                                        rows,
+                                        vecs,
+                                        kc,
+                                        aptr,
+                                        g,
+                                        bptr,
+                                        ldb,
+                                        tile,
+                                        padded,
+                                        block_store,
+                                    )
+                                },
                             )
                         };
-                        for i in 0..rows {
-                            // SAFETY: the destination row segment lies in columns `cols` of C.
-                            unsafe {
-                                std::ptr::copy_nonoverlapping(
-                                    c_tile[i * padded..].as_ptr(),
-                                    c.add((i0 + i) * n + j0),
-                                    width,
-                                )
-                            };
-                        }
                     }
                     i0 += rows;
                 }
@@ -313,6 +305,41 @@ unsafe fn panels(ops: Operands<'_>, c: *mut f32, store: Store, cols: std::ops::R
             j0 += width;
         }
         ic += mc;
+    }
+}
+
+/// Runs `kernel` on a padded copy of the `rows × cols` block of `C` at `c` (row stride `ldc`)
+/// instead of on `C` itself, for tiles at the edges of `C`: the copy, `tile` with row stride
+/// `padded`, holds `C`'s values where `store` reads them and zeros everywhere else; afterwards
+/// the block is copied back. `kernel` receives the copy's pointer.
+///
+/// # Safety
+/// `c + i·ldc + 0..cols` must be valid for reads and writes for every `i < rows`, and `kernel`
+/// must be safe to call on `tile` with row stride `padded` (`cols ≤ padded`).
+pub(crate) unsafe fn through_padded_tile(
+    c: *mut f32,
+    ldc: usize,
+    (rows, cols): (usize, usize),
+    tile: &mut [f32],
+    padded: usize,
+    store: Store,
+    kernel: impl FnOnce(*mut f32),
+) {
+    for (i, row) in tile.chunks_exact_mut(padded).enumerate() {
+        for (j, x) in row.iter_mut().enumerate() {
+            *x = if i < rows && j < cols && store.reads_c() {
+                // SAFETY: (i, j) lies inside the block (caller's contract).
+                unsafe { *c.add(i * ldc + j) }
+            } else {
+                0.0
+            };
+        }
+    }
+    kernel(tile.as_mut_ptr());
+    for i in 0..rows {
+        // SAFETY: row i of the block holds `cols` floats (caller's contract); `tile` does not
+        // alias C.
+        unsafe { std::ptr::copy_nonoverlapping(tile[i * padded..].as_ptr(), c.add(i * ldc), cols) };
     }
 }
 

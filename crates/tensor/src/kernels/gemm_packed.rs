@@ -22,7 +22,7 @@
 //! blocks): in steady state a product allocates nothing.
 
 use super::gemm::Operands;
-use super::gemm_avx2::{SendPtr, Store, transpose8x8};
+use super::gemm_avx2::{SendPtr, Store, through_padded_tile, transpose8x8};
 use std::arch::x86_64::*;
 use std::cell::RefCell;
 
@@ -328,39 +328,29 @@ unsafe fn block(
                                     )
                                 };
                             } else {
-                                for i in 0..MR {
-                                    for j in 0..NR {
-                                        edge[i * NR + j] =
-                                            if i < height && j < width && block_store.reads_c() {
-                                                // SAFETY: (i0 + i, j0 + j) lies inside the block.
-                                                unsafe { *c.add((i0 + i) * n + j0 + j) }
-                                            } else {
-                                                0.0
-                                            };
-                                    }
-                                }
-                                // SAFETY: as above; `edge` is a whole MR×NR tile.
+                                // SAFETY: rows i0..i0 + height, columns j0..j0 + width lie
+                                // inside the block; `edge` is a whole MR×NR tile; the panels
+                                // as above.
                                 unsafe {
-                                    micro(
-                                        kc,
-                                        apanel.as_ptr(),
-                                        bpanel.as_ptr(),
-                                        edge.as_mut_ptr(),
+                                    through_padded_tile(
+                                        c.add(i0 * n + j0),
+                                        n,
+                                        (height, width),
+                                        &mut edge,
                                         NR,
                                         block_store,
+                                        |tile| {
+                                            micro(
+                                                kc,
+                                                apanel.as_ptr(),
+                                                bpanel.as_ptr(),
+                                                tile,
+                                                NR,
+                                                block_store,
+                                            )
+                                        },
                                     )
                                 };
-                                for i in 0..height {
-                                    // SAFETY: row i0 + i, columns j0..j0 + width lie inside
-                                    // the block.
-                                    unsafe {
-                                        std::ptr::copy_nonoverlapping(
-                                            edge[i * NR..].as_ptr(),
-                                            c.add((i0 + i) * n + j0),
-                                            width,
-                                        )
-                                    };
-                                }
                             }
                         }
                     }
