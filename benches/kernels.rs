@@ -47,6 +47,7 @@ fn bench_gemm(c: &mut Criterion) {
                 strata_gemm::GemmKernel::CrateDirect => "gemm-direct A·B",
                 strata_gemm::GemmKernel::OwnAvx2 => "strata-avx2 A·B",
                 strata_gemm::GemmKernel::Packed => "strata-packed A·B",
+                strata_gemm::GemmKernel::OwnAvx512 => "strata-avx512 A·B",
             };
             group.bench_function(BenchmarkId::new(name, &label), |bench| {
                 bench.iter(|| {

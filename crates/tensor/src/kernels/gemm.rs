@@ -85,6 +85,10 @@ pub enum GemmKernel {
     /// into micro-panels in per-thread buffers that are reused from call to call); needs AVX2
     /// and FMA.
     Packed,
+    /// Strata's in-place AVX-512 kernel (`gemm_avx512.rs`: 8×48 tiles, operands read through
+    /// their strides, column edges under lane masks, only `Bᵀ` panels copied, into a
+    /// per-thread buffer reused from call to call); needs AVX-512.
+    OwnAvx512,
 }
 
 /// Products whose `C` has both sides longer than 64 and at least this many elements go to
@@ -157,6 +161,9 @@ impl GemmKernel {
         if super::Isa::Avx2.is_supported() {
             kernels.push(GemmKernel::OwnAvx2);
             kernels.push(GemmKernel::Packed);
+        }
+        if super::Isa::Avx512.is_supported() {
+            kernels.push(GemmKernel::OwnAvx512);
         }
         kernels
     }
@@ -503,9 +510,14 @@ impl<'a> GemmView<'a> {
                 let parts = parts.min(crate::parallel::threads()).max(1);
                 super::gemm_packed::matmul(self.ops, self.c, self.store(), parts, epilogue)
             },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: as for `OwnAvx2`.
+            GemmKernel::OwnAvx512 => unsafe {
+                super::gemm_avx512::matmul(self.ops, self.c, self.store(), parts, epilogue)
+            },
             #[cfg(not(target_arch = "x86_64"))]
-            GemmKernel::OwnAvx2 | GemmKernel::Packed => {
-                panic!("the hand-written AVX2 GEMMs need x86-64")
+            GemmKernel::OwnAvx2 | GemmKernel::Packed | GemmKernel::OwnAvx512 => {
+                panic!("the hand-written GEMMs need x86-64")
             }
         }
     }
@@ -907,10 +919,24 @@ mod tests {
     /// in the three forms, for every store mode, and gives the same bits whatever the split.
     #[test]
     fn packed_kernel_crosses_its_blocks_and_matches_the_reference() {
-        if !GemmKernel::available().contains(&GemmKernel::Packed) {
+        crosses_its_blocks(GemmKernel::Packed, (151, 603, 1043));
+    }
+
+    /// The AVX-512 kernel across its block boundaries (two row blocks of 256 and a row edge of
+    /// 7, k blocks of 128 and a last one of 91, column panels of 48 and a masked edge of 5,
+    /// `Bᵀ` panels with a remainder past the 8×8 transposes), as for the packed kernel.
+    #[test]
+    fn avx512_kernel_crosses_its_blocks_and_matches_the_reference() {
+        crosses_its_blocks(GemmKernel::OwnAvx512, (263, 603, 101));
+    }
+
+    /// `kernel` on an `m×k·k×n` product in every form and store mode against the reference,
+    /// and split in 2 and 3 parts against one (skipped where the CPU cannot run `kernel`).
+    fn crosses_its_blocks(kernel: GemmKernel, shape: (usize, usize, usize)) {
+        if !GemmKernel::available().contains(&kernel) {
             return;
         }
-        each_product(&[(151, 603, 1043)], |m, k, n, ta, tb, a, b| {
+        each_product(&[shape], |m, k, n, ta, tb, a, b| {
             let ops = Operands {
                 a,
                 trans_a: ta,
@@ -937,7 +963,7 @@ mod tests {
                     let mut view = GemmView::new(ops, &mut c, accumulate);
                     view.keep = keep;
                     view.scale = scale;
-                    view.run(GemmKernel::Packed, parts, None);
+                    view.run(kernel, parts, None);
                     c
                 };
                 let one = run(1);
@@ -950,7 +976,7 @@ mod tests {
                     let tol = 1e-5 * scale.abs() * magnitude[i] + 1e-5 * r.abs().max(1.0);
                     assert!(
                         (x - r).abs() <= tol,
-                        "{m}x{k}x{n} {ta:?} {tb:?} at {i}: {x} vs {r}"
+                        "{kernel:?} {m}x{k}x{n} {ta:?} {tb:?} at {i}: {x} vs {r}"
                     );
                 }
                 for parts in [2, 3] {
@@ -958,7 +984,7 @@ mod tests {
                         one.iter()
                             .zip(run(parts))
                             .all(|(x, y)| x.to_bits() == y.to_bits()),
-                        "{m}x{k}x{n} {ta:?} {tb:?} in {parts} parts differs"
+                        "{kernel:?} {m}x{k}x{n} {ta:?} {tb:?} in {parts} parts differs"
                     );
                 }
             }

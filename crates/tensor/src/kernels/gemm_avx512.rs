@@ -1,0 +1,376 @@
+//! A hand-written AVX-512 single-precision GEMM that reads its operands in place, for the
+//! products of a training step (a batch of 32 to a few hundred rows, or a weight gradient
+//! with k = batch).
+//!
+//! The micro-kernel computes an 8×48 tile of C in 24 zmm accumulators: per step of `k` it
+//! loads 48 floats of B (three zmm) and broadcasts eight elements of A, then issues 24 FMAs.
+//! The last of a tile's vectors is loaded and stored under a lane mask, so a column edge
+//! (n = 300 = 6·48 + 12, say) needs neither a padded copy of B nor of C; row edges go through
+//! instances of the kernel with fewer rows. Loops run row block ([`MC`]) → column panel (48
+//! wide) → k block ([`KC`]) → row tile (8): a B panel block (`KC×48` floats, 48 KiB) is read
+//! once from memory and then from L1/L2 by every row tile, and A is read in place through its
+//! strides, so `Aᵀ` (a weight gradient `Xᵀ·dY`) costs nothing. B is read in place when its
+//! rows are contiguous (`A·B`, `Aᵀ·B`); for `A·Bᵀ` each panel block is first transposed into a
+//! per-thread buffer that is reused from call to call.
+//!
+//! Each element of C is the sum of its k blocks' sums, each formed from zero by one FMA per
+//! step and combined with C as [`Store`] says (`C = keep·C + scale·sum` for a fused SGD
+//! update), so the result does not depend on the tile an element falls in nor on how the
+//! product is split across threads. It differs from the `gemm` crate's bits by the rounding
+//! of a different summation order.
+
+use super::gemm::{Operands, Transpose};
+use super::gemm_avx2::{SendPtr, Store};
+use std::arch::x86_64::*;
+use std::cell::RefCell;
+
+/// Rows of a micro-tile.
+const MR: usize = 8;
+/// Vectors of 16 floats in a micro-tile's row.
+const NV: usize = 3;
+/// Columns of a micro-tile.
+const NR: usize = NV * 16;
+/// Depth of a k block: a `KC × NR` panel block of B is 48 KiB.
+pub(crate) const KC: usize = 128;
+/// Rows of a row block (the part of A the column panels of one pass share).
+const MC: usize = 256;
+
+thread_local! {
+    /// This thread's buffer for transposed B panel blocks (`KC × NR` floats).
+    static PACKED_BT: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Element (i, p) of op(A) is at `a[i·a_rs + p·a_cs]`.
+#[derive(Clone, Copy)]
+struct Geometry {
+    a_rs: usize,
+    a_cs: usize,
+}
+
+/// The lanes of the last vector of a `width`-column tile (`width > 0`).
+fn last_mask(width: usize) -> __mmask16 {
+    let rest = width - (width - 1) / 16 * 16;
+    if rest == 16 {
+        0xFFFF
+    } else {
+        (1u16 << rest) - 1
+    }
+}
+
+/// Combines the sums `sum` with the elements of `C` at `at` under `mask` as `store` says.
+///
+/// # Safety
+/// AVX-512F must be available; `at + lane` must be valid for reading (unless overwriting) and
+/// writing for every lane set in `mask`.
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn write(store: Store, at: *mut f32, sum: __m512, mask: __mmask16) {
+    // SAFETY: the caller guarantees the extent and the instruction set; masked-off lanes are
+    // neither read nor written.
+    unsafe {
+        let new = match store {
+            Store::Overwrite => sum,
+            Store::Accumulate => _mm512_add_ps(_mm512_maskz_loadu_ps(mask, at), sum),
+            Store::Scaled { keep, scale } => {
+                let old = _mm512_maskz_loadu_ps(mask, at);
+                if keep == 1.0 {
+                    _mm512_fmadd_ps(_mm512_set1_ps(scale), sum, old)
+                } else {
+                    _mm512_add_ps(
+                        _mm512_mul_ps(_mm512_set1_ps(keep), old),
+                        _mm512_mul_ps(_mm512_set1_ps(scale), sum),
+                    )
+                }
+            }
+        };
+        _mm512_mask_storeu_ps(at, mask, new);
+    }
+}
+
+/// Computes one `ROWS × 16·VECS` tile (its last vector under `mask`) over `kc` steps.
+///
+/// # Safety
+/// AVX-512F must be available; `a` must be readable at `i·a_rs + p·a_cs` for `i < ROWS,
+/// p < kc`; `b` at `p·ldb + 0..16·(VECS − 1)` and at the lanes of `mask` after that, for
+/// `p < kc`; `c` readable (unless `store` overwrites) and writable at the same columns of
+/// `i·ldc` for `i < ROWS`.
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx512f")]
+unsafe fn tile<const ROWS: usize, const VECS: usize>(
+    kc: usize,
+    a: *const f32,
+    g: Geometry,
+    b: *const f32,
+    ldb: usize,
+    mask: __mmask16,
+    c: *mut f32,
+    ldc: usize,
+    store: Store,
+) {
+    // SAFETY: the caller guarantees every offset below is in bounds (masked-off lanes are not
+    // accessed) and that AVX-512F exists.
+    unsafe {
+        let mut acc = [[_mm512_setzero_ps(); VECS]; ROWS];
+        let (mut ap, mut bp) = (a, b);
+        for _ in 0..kc {
+            let bv: [__m512; VECS] = std::array::from_fn(|v| {
+                if v + 1 == VECS {
+                    _mm512_maskz_loadu_ps(mask, bp.add(16 * v))
+                } else {
+                    _mm512_loadu_ps(bp.add(16 * v))
+                }
+            });
+            for (i, row) in acc.iter_mut().enumerate() {
+                let av = _mm512_set1_ps(*ap.add(i * g.a_rs));
+                for (reg, &bvec) in row.iter_mut().zip(&bv) {
+                    *reg = _mm512_fmadd_ps(av, bvec, *reg);
+                }
+            }
+            ap = ap.add(g.a_cs);
+            bp = bp.add(ldb);
+        }
+        for (i, row) in acc.iter().enumerate() {
+            for (v, reg) in row.iter().enumerate() {
+                let lanes = if v + 1 == VECS { mask } else { 0xFFFF };
+                write(store, c.add(i * ldc + 16 * v), *reg, lanes);
+            }
+        }
+    }
+}
+
+/// Dispatches a tile of `rows` (1..=MR) rows and `vecs` (1..=NV) vectors to its kernel.
+///
+/// # Safety
+/// As [`tile`].
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx512f")]
+unsafe fn tile_dispatch(
+    rows: usize,
+    vecs: usize,
+    kc: usize,
+    a: *const f32,
+    g: Geometry,
+    b: *const f32,
+    ldb: usize,
+    mask: __mmask16,
+    c: *mut f32,
+    ldc: usize,
+    store: Store,
+) {
+    macro_rules! go {
+        ($r:literal) => {
+            match vecs {
+                3 => tile::<$r, 3>(kc, a, g, b, ldb, mask, c, ldc, store),
+                2 => tile::<$r, 2>(kc, a, g, b, ldb, mask, c, ldc, store),
+                _ => tile::<$r, 1>(kc, a, g, b, ldb, mask, c, ldc, store),
+            }
+        };
+    }
+    // SAFETY: forwarded contract.
+    unsafe {
+        match rows {
+            8 => go!(8),
+            7 => go!(7),
+            6 => go!(6),
+            5 => go!(5),
+            4 => go!(4),
+            3 => go!(3),
+            2 => go!(2),
+            _ => go!(1),
+        }
+    }
+}
+
+/// Transposes rows `j0..j0 + width` (columns `p0..p0 + kc`) of the row-major `n×k` matrix
+/// `bt` (that is, a `kc × width` block of op(B) = Btᵀ) into `dst`, `NR` floats per k step,
+/// with eight-row register transposes where whole.
+///
+/// # Safety
+/// AVX2 must be available; the block must lie inside `bt` (`(j0 + width)·k ≤ bt.len()`,
+/// `p0 + kc ≤ k`); `dst` must hold `kc·NR` floats.
+#[target_feature(enable = "avx2")]
+unsafe fn pack_bt(
+    bt: &[f32],
+    k: usize,
+    p0: usize,
+    kc: usize,
+    j0: usize,
+    width: usize,
+    dst: &mut [f32],
+) {
+    let k8 = kc / 8 * 8;
+    let mut jj = 0;
+    while jj + 8 <= width {
+        let src: [&[f32]; 8] = std::array::from_fn(|r| &bt[(j0 + jj + r) * k + p0..][..kc]);
+        for p in (0..k8).step_by(8) {
+            // SAFETY: each source row holds kc ≥ p + 8 floats; the stores write floats
+            // (p + q)·NR + jj .. + 8 with p + q < kc and jj + 8 ≤ width ≤ NR.
+            unsafe {
+                let r: [__m256; 8] =
+                    std::array::from_fn(|r| _mm256_loadu_ps(src[r].as_ptr().add(p)));
+                let o = super::gemm_avx2::transpose8x8(r);
+                for (q, v) in o.iter().enumerate() {
+                    _mm256_storeu_ps(dst.as_mut_ptr().add((p + q) * NR + jj), *v);
+                }
+            }
+        }
+        for p in k8..kc {
+            for (r, row) in src.iter().enumerate() {
+                dst[p * NR + jj + r] = row[p];
+            }
+        }
+        jj += 8;
+    }
+    for j in jj..width {
+        let row = &bt[(j0 + j) * k + p0..][..kc];
+        for (p, &v) in row.iter().enumerate() {
+            dst[p * NR + j] = v;
+        }
+    }
+}
+
+/// `C (op)= op(A)·op(B)` for rows `rows` and columns `cols` of C (`c` points at the whole
+/// `m×n` output); `rows.start` a multiple of [`MR`] and `cols.start` of [`NR`].
+///
+/// # Safety
+/// AVX-512F and AVX2 must be available; `c` must be valid for reads and writes of `m·n`
+/// floats, and no one else may access that block of it during the call.
+#[target_feature(enable = "avx512f,avx2")]
+unsafe fn block(
+    ops: Operands<'_>,
+    c: *mut f32,
+    store: Store,
+    rows: std::ops::Range<usize>,
+    cols: std::ops::Range<usize>,
+) {
+    let Operands {
+        a,
+        trans_a,
+        b,
+        trans_b,
+        m,
+        k,
+        n,
+    } = ops;
+    let g = match trans_a {
+        Transpose::No => Geometry { a_rs: k, a_cs: 1 },
+        Transpose::Yes => Geometry { a_rs: 1, a_cs: m },
+    };
+    PACKED_BT.with(|packed| {
+        let mut packed = packed.borrow_mut();
+        if trans_b == Transpose::Yes && packed.len() < KC * NR {
+            packed.resize(KC * NR, 0.0);
+        }
+        let mut ic = rows.start;
+        while ic < rows.end {
+            let mc = MC.min(rows.end - ic);
+            let mut j0 = cols.start;
+            while j0 < cols.end {
+                let width = NR.min(cols.end - j0);
+                let vecs = width.div_ceil(16);
+                let mask = last_mask(width);
+                let mut p0 = 0;
+                while p0 < k {
+                    let kc = KC.min(k - p0);
+                    let (bptr, ldb) = match trans_b {
+                        Transpose::No => (b[p0 * n + j0..].as_ptr(), n),
+                        Transpose::Yes => {
+                            // SAFETY: AVX2 is enabled here; rows j0..j0 + width, columns
+                            // p0..p0 + kc lie inside the n×k matrix `b`; `packed` holds KC·NR.
+                            unsafe { pack_bt(b, k, p0, kc, j0, width, &mut packed) };
+                            (packed.as_ptr(), NR)
+                        }
+                    };
+                    let block_store = if p0 == 0 {
+                        store
+                    } else {
+                        store.after_first_block()
+                    };
+                    let mut i0 = ic;
+                    while i0 < ic + mc {
+                        let tile_rows = MR.min(ic + mc - i0);
+                        let aptr = a[i0 * g.a_rs + p0 * g.a_cs..].as_ptr();
+                        // SAFETY: A is read at (i0 + i)·a_rs + (p0 + p)·a_cs < m·k for
+                        // i < tile_rows, p < kc; B at p·ldb + the tile's columns (direct:
+                        // (p0 + p)·n + j0 + width ≤ k·n; packed: < KC·NR), the last vector
+                        // under `mask`; C at (i0 + i)·n + j0 + 0..width, inside this block.
+                        // AVX-512F is enabled on this function.
+                        unsafe {
+                            tile_dispatch(
+                                tile_rows,
+                                vecs,
+                                kc,
+                                aptr,
+                                g,
+                                bptr,
+                                ldb,
+                                mask,
+                                c.add(i0 * n + j0),
+                                n,
+                                block_store,
+                            )
+                        };
+                        i0 += tile_rows;
+                    }
+                    p0 += kc;
+                }
+                j0 += width;
+            }
+            ic += mc;
+        }
+    });
+}
+
+/// The AVX-512 GEMM; see [`super::gemm::matmul`] for the contract (lengths already checked,
+/// `m, n, k > 0`). Runs as up to `parts` blocks of C (whole row tiles when `m ≥ n`, whole
+/// column panels otherwise) shared between this thread and the helper threads
+/// ([`crate::parallel::run_parts`]); the operands are read in place, so a split copies
+/// nothing. The result does not depend on `parts`, bit for bit.
+///
+/// `epilogue(i0, i1, j0, j1)`, when given, runs on each finished block on the thread that
+/// computed it.
+///
+/// # Safety
+/// `c` must be valid for reads and writes of `m·n` floats and nothing else may access them
+/// during the call (the epilogue may, for its own block).
+pub(crate) unsafe fn matmul(
+    ops: Operands<'_>,
+    c: *mut f32,
+    store: Store,
+    parts: usize,
+    epilogue: Option<&(dyn Fn(usize, usize, usize, usize) + Sync)>,
+) {
+    assert!(
+        super::Isa::Avx512.is_supported(),
+        "gemm_avx512 needs AVX-512F and AVX2"
+    );
+    let (m, n) = (ops.m, ops.n);
+    let base = SendPtr(c);
+    let by_rows = m >= n;
+    let (unit, len) = if by_rows { (MR, m) } else { (NR, n) };
+    let units = len.div_ceil(unit);
+    let parts = parts.clamp(1, units);
+    let run = move |p: usize| {
+        let lo = (p * units / parts * unit).min(len);
+        let hi = ((p + 1) * units / parts * unit).min(len);
+        if lo >= hi {
+            return;
+        }
+        let (rows, cols) = if by_rows {
+            (lo..hi, 0..n)
+        } else {
+            (0..m, lo..hi)
+        };
+        // SAFETY: AVX-512F and AVX2 were checked above; C holds m·n floats and lives through
+        // the call (caller's contract); parts cover disjoint blocks.
+        unsafe { block(ops, base.get(), store, rows.clone(), cols.clone()) };
+        if let Some(epilogue) = epilogue {
+            epilogue(rows.start, rows.end, cols.start, cols.end);
+        }
+    };
+    if parts == 1 {
+        run(0);
+    } else {
+        crate::parallel::run_parts(parts, &run);
+    }
+}
