@@ -96,6 +96,12 @@ pub enum GemmKernel {
 /// 100×100 weight gradient, say) measured level or slower in it.
 pub const PACKED_MIN_OUTPUT: usize = 1 << 14;
 
+/// On AVX-512 CPUs, products with `m` or `k` at most this (a batch of up to 64 rows forward or
+/// backward, or a weight gradient summed over such a batch) go to [`GemmKernel::OwnAvx512`];
+/// larger ones (batch 256, inference at batch 10,000, 1024³) stay with the `gemm` crate, whose
+/// packed AVX-512 kernels measured faster there (`docs/performance.md`, item 25).
+pub const OWN_AVX512_MAX_SIDE: usize = 64;
+
 /// With `STRATA_GEMM=own`, products of at most this many multiply-adds (`m·k·n`) go to the
 /// hand-written AVX2 kernel and larger ones to the `gemm` crate (see
 /// [`GemmKernel::for_product`]). Measured in `docs/performance.md` (item 14): on isolated
@@ -117,8 +123,15 @@ impl GemmKernel {
     /// training step, where the crate's column-major path is faster) goes to
     /// [`GemmKernel::Crate`].
     ///
+    /// On a CPU with AVX-512, products with `m` or `k` at most [`OWN_AVX512_MAX_SIDE`] (every
+    /// product of a training step at batch 32: forward, input and weight gradients) go to
+    /// [`GemmKernel::OwnAvx512`], which computed them 0–35 % faster than the crate's AVX-512
+    /// kernels on one thread and 7–67 % faster on two (item 25); the rest to the crate. It
+    /// rounds differently from the crate (another summation order), so on such CPUs a
+    /// batch-32 product and the same rows inside a larger product may differ in the last bits.
+    ///
     /// The environment variable `STRATA_GEMM`, read once per process, changes this for
-    /// comparisons: `crate` never takes the packed kernel (the choice before item 24),
+    /// comparisons: `crate` takes neither hand-written kernel (the choice before item 24),
     /// `direct` takes [`GemmKernel::CrateDirect`] instead of [`GemmKernel::Crate`], and `own`
     /// sends the products of up to [`OWN_MAX_MACS`] multiply-adds to the hand-written
     /// in-place kernel, which needs no heap memory but made whole W1/W2 runs on two threads
@@ -148,6 +161,11 @@ impl GemmKernel {
             && crate_runs_avx2()
         {
             GemmKernel::Packed
+        } else if *choice != Choice::Crate
+            && m.min(k) <= OWN_AVX512_MAX_SIDE
+            && super::Isa::Avx512.is_supported()
+        {
+            GemmKernel::OwnAvx512
         } else if *choice == Choice::Direct {
             GemmKernel::CrateDirect
         } else {
@@ -1050,10 +1068,10 @@ mod tests {
     }
 
     /// Weight gradients and large products go to the packed kernel where the crate runs AVX2
-    /// kernels, batch-32 products and small outputs never; either way `matmul` computes the
-    /// product.
+    /// kernels, batch-32 products and small outputs never; on AVX-512 CPUs the products of a
+    /// batch of up to 64 go to the AVX-512 kernel; either way `matmul` computes the product.
     #[test]
-    fn large_products_choose_the_packed_kernel() {
+    fn products_choose_their_kernel() {
         let packed = crate_runs_avx2();
         for (m, k, n) in [
             (1024, 1024, 1024),
@@ -1073,6 +1091,29 @@ mod tests {
             (100_000, 10, 64),
         ] {
             assert_ne!(GemmKernel::for_product(m, k, n), GemmKernel::Packed);
+        }
+        // On AVX-512 CPUs the batch-32 products (and weight gradients over a batch of 32) take
+        // the in-place AVX-512 kernel, the large ones the crate.
+        let avx512 = crate::kernels::Isa::Avx512.is_supported();
+        for (m, k, n) in [
+            (32, 784, 300),
+            (784, 32, 300),
+            (32, 100, 300),
+            (64, 1024, 1024),
+        ] {
+            assert_eq!(
+                GemmKernel::for_product(m, k, n) == GemmKernel::OwnAvx512,
+                avx512,
+                "{m}x{k}x{n}"
+            );
+        }
+        for (m, k, n) in [
+            (256, 784, 300),
+            (10_000, 784, 300),
+            (1024, 1024, 1024),
+            (65, 65, 8),
+        ] {
+            assert_ne!(GemmKernel::for_product(m, k, n), GemmKernel::OwnAvx512);
         }
         let (m, k, n) = (512, 256, 512);
         let a: Vec<f32> = (0..m * k)

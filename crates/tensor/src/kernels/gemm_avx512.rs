@@ -30,8 +30,9 @@ const MR: usize = 8;
 const NV: usize = 3;
 /// Columns of a micro-tile.
 const NR: usize = NV * 16;
-/// Depth of a k block: a `KC × NR` panel block of B is 48 KiB.
-pub(crate) const KC: usize = 128;
+/// Depth of a k block: a `KC × NR` panel block of B is 48 KiB (128 and 512 measured the same
+/// on the training products, `docs/performance.md`, item 25).
+pub(crate) const KC: usize = 256;
 /// Rows of a row block (the part of A the column panels of one pass share).
 const MC: usize = 256;
 
