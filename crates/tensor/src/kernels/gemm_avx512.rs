@@ -5,8 +5,9 @@
 //! The micro-kernel computes an 8×48 tile of C in 24 zmm accumulators: per step of `k` it
 //! loads 48 floats of B (three zmm) and broadcasts eight elements of A, then issues 24 FMAs.
 //! The last of a tile's vectors is loaded and stored under a lane mask, so a column edge
-//! (n = 300 = 6·48 + 12, say) needs neither a padded copy of B nor of C; row edges go through
-//! instances of the kernel with fewer rows. Loops run row block ([`MC`]) → column panel (48
+//! needs neither a padded copy of B nor of C; a block's last 49–64 columns run as one panel
+//! of four vectors in 6-row tiles (n = 300 = 5·48 + 60, not 6·48 + 12, whose last tiles would
+//! issue one FMA per broadcast); row edges go through instances of the kernel with fewer rows. Loops run row block ([`MC`]) → column panel (48
 //! wide) → k block ([`KC`]) → row tile (8): a B panel block (`KC×48` floats, 48 KiB) is read
 //! once from memory and then from L1/L2 by every row tile, and A is read in place through its
 //! strides, so `Aᵀ` (a weight gradient `Xᵀ·dY`) costs nothing. B is read in place when its
@@ -30,6 +31,12 @@ const MR: usize = 8;
 const NV: usize = 3;
 /// Columns of a micro-tile.
 const NR: usize = NV * 16;
+/// The widest last panel: a block's last 49–64 columns run as one panel of four vectors in
+/// tiles of [`MR_WIDE`] rows (so that n = 300 ends in a 60-wide panel, not in a 12-wide one
+/// whose tiles would issue one FMA per broadcast).
+const NR_WIDE: usize = 64;
+/// Rows of a four-vector tile (24 accumulators, as the 8×48 tile).
+const MR_WIDE: usize = 6;
 /// Depth of a k block: a `KC × NR` panel block of B is 48 KiB (128 and 512 measured the same
 /// on the training products, `docs/performance.md`, item 25).
 pub(crate) const KC: usize = 256;
@@ -37,7 +44,7 @@ pub(crate) const KC: usize = 256;
 const MC: usize = 256;
 
 thread_local! {
-    /// This thread's buffer for transposed B panel blocks (`KC × NR` floats).
+    /// This thread's buffer for transposed B panel blocks (`KC × NR_WIDE` floats).
     static PACKED_BT: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -139,7 +146,8 @@ unsafe fn tile<const ROWS: usize, const VECS: usize>(
     }
 }
 
-/// Dispatches a tile of `rows` (1..=MR) rows and `vecs` (1..=NV) vectors to its kernel.
+/// Dispatches a tile of `rows` (1..=MR) rows and `vecs` (1..=NV) vectors, or of up to
+/// [`MR_WIDE`] rows and four vectors, to its kernel.
 ///
 /// # Safety
 /// As [`tile`].
@@ -161,6 +169,7 @@ unsafe fn tile_dispatch(
     macro_rules! go {
         ($r:literal) => {
             match vecs {
+                4 => tile::<$r, 4>(kc, a, g, b, ldb, mask, c, ldc, store),
                 3 => tile::<$r, 3>(kc, a, g, b, ldb, mask, c, ldc, store),
                 2 => tile::<$r, 2>(kc, a, g, b, ldb, mask, c, ldc, store),
                 _ => tile::<$r, 1>(kc, a, g, b, ldb, mask, c, ldc, store),
@@ -183,12 +192,12 @@ unsafe fn tile_dispatch(
 }
 
 /// Transposes rows `j0..j0 + width` (columns `p0..p0 + kc`) of the row-major `n×k` matrix
-/// `bt` (that is, a `kc × width` block of op(B) = Btᵀ) into `dst`, `NR` floats per k step,
+/// `bt` (that is, a `kc × width` block of op(B) = Btᵀ) into `dst`, `NR_WIDE` floats per k step,
 /// with eight-row register transposes where whole.
 ///
 /// # Safety
 /// AVX2 must be available; the block must lie inside `bt` (`(j0 + width)·k ≤ bt.len()`,
-/// `p0 + kc ≤ k`); `dst` must hold `kc·NR` floats.
+/// `p0 + kc ≤ k`, `width ≤ NR_WIDE`); `dst` must hold `kc·NR_WIDE` floats.
 #[target_feature(enable = "avx2")]
 unsafe fn pack_bt(
     bt: &[f32],
@@ -205,19 +214,19 @@ unsafe fn pack_bt(
         let src: [&[f32]; 8] = std::array::from_fn(|r| &bt[(j0 + jj + r) * k + p0..][..kc]);
         for p in (0..k8).step_by(8) {
             // SAFETY: each source row holds kc ≥ p + 8 floats; the stores write floats
-            // (p + q)·NR + jj .. + 8 with p + q < kc and jj + 8 ≤ width ≤ NR.
+            // (p + q)·NR_WIDE + jj .. + 8 with p + q < kc and jj + 8 ≤ width ≤ NR_WIDE.
             unsafe {
                 let r: [__m256; 8] =
                     std::array::from_fn(|r| _mm256_loadu_ps(src[r].as_ptr().add(p)));
                 let o = super::gemm_avx2::transpose8x8(r);
                 for (q, v) in o.iter().enumerate() {
-                    _mm256_storeu_ps(dst.as_mut_ptr().add((p + q) * NR + jj), *v);
+                    _mm256_storeu_ps(dst.as_mut_ptr().add((p + q) * NR_WIDE + jj), *v);
                 }
             }
         }
         for p in k8..kc {
             for (r, row) in src.iter().enumerate() {
-                dst[p * NR + jj + r] = row[p];
+                dst[p * NR_WIDE + jj + r] = row[p];
             }
         }
         jj += 8;
@@ -225,7 +234,7 @@ unsafe fn pack_bt(
     for j in jj..width {
         let row = &bt[(j0 + j) * k + p0..][..kc];
         for (p, &v) in row.iter().enumerate() {
-            dst[p * NR + j] = v;
+            dst[p * NR_WIDE + j] = v;
         }
     }
 }
@@ -259,16 +268,18 @@ unsafe fn block(
     };
     PACKED_BT.with(|packed| {
         let mut packed = packed.borrow_mut();
-        if trans_b == Transpose::Yes && packed.len() < KC * NR {
-            packed.resize(KC * NR, 0.0);
+        if trans_b == Transpose::Yes && packed.len() < KC * NR_WIDE {
+            packed.resize(KC * NR_WIDE, 0.0);
         }
         let mut ic = rows.start;
         while ic < rows.end {
             let mc = MC.min(rows.end - ic);
             let mut j0 = cols.start;
             while j0 < cols.end {
-                let width = NR.min(cols.end - j0);
+                let rest = cols.end - j0;
+                let width = if rest <= NR_WIDE { rest } else { NR };
                 let vecs = width.div_ceil(16);
+                let mr = if vecs > NV { MR_WIDE } else { MR };
                 let mask = last_mask(width);
                 let mut p0 = 0;
                 while p0 < k {
@@ -277,9 +288,10 @@ unsafe fn block(
                         Transpose::No => (b[p0 * n + j0..].as_ptr(), n),
                         Transpose::Yes => {
                             // SAFETY: AVX2 is enabled here; rows j0..j0 + width, columns
-                            // p0..p0 + kc lie inside the n×k matrix `b`; `packed` holds KC·NR.
+                            // p0..p0 + kc lie inside the n×k matrix `b`; `packed` holds
+                            // KC·NR_WIDE floats.
                             unsafe { pack_bt(b, k, p0, kc, j0, width, &mut packed) };
-                            (packed.as_ptr(), NR)
+                            (packed.as_ptr(), NR_WIDE)
                         }
                     };
                     let block_store = if p0 == 0 {
@@ -289,11 +301,11 @@ unsafe fn block(
                     };
                     let mut i0 = ic;
                     while i0 < ic + mc {
-                        let tile_rows = MR.min(ic + mc - i0);
+                        let tile_rows = mr.min(ic + mc - i0);
                         let aptr = a[i0 * g.a_rs + p0 * g.a_cs..].as_ptr();
                         // SAFETY: A is read at (i0 + i)·a_rs + (p0 + p)·a_cs < m·k for
                         // i < tile_rows, p < kc; B at p·ldb + the tile's columns (direct:
-                        // (p0 + p)·n + j0 + width ≤ k·n; packed: < KC·NR), the last vector
+                        // (p0 + p)·n + j0 + width ≤ k·n; packed: < KC·NR_WIDE), the last vector
                         // under `mask`; C at (i0 + i)·n + j0 + 0..width, inside this block.
                         // AVX-512F is enabled on this function.
                         unsafe {
