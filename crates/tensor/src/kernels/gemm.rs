@@ -392,15 +392,30 @@ fn check_and_trivial(op: &str, ops: Operands<'_>, c: &mut [f32], accumulate: boo
     true
 }
 
-/// How many blocks a product is cut into: two per thread (claimed one at a time, so unequal
-/// cores balance out) from [`PARALLEL_MACS`] multiply-adds on, otherwise one. The packed
-/// kernel takes one per thread of these (see `GemmView::run`).
+/// How many blocks a product is cut into: [`blocks_per_thread`] per thread from
+/// [`PARALLEL_MACS`] multiply-adds on, otherwise one. The packed kernel takes one per thread
+/// of these (see `GemmView::run`).
 fn parts_for(m: usize, k: usize, n: usize) -> usize {
     let threads = crate::parallel::threads();
     if threads > 1 && m * n * k >= PARALLEL_MACS {
-        2 * threads
+        blocks_per_thread() * threads
     } else {
         1
+    }
+}
+
+/// Blocks of a split product per thread: one on AVX-512 CPUs, two elsewhere. Two, claimed one
+/// at a time, let unequal cores balance out, which paid on the AVX2 machine of sessions 1–10
+/// (its two vCPUs ran the same product at different speeds); on the AVX-512 machine of the
+/// eleventh session the vCPUs were level, and one block per thread, which packs the operand the
+/// blocks share half as often, ran the `gemm` crate's batch-256 products 5–32 % and 1024³ 11 %
+/// faster at 2 threads, and item 25's kernel level or up to 12 % faster (`docs/performance.md`,
+/// item 26). The thread count never changes a result, so neither does this.
+fn blocks_per_thread() -> usize {
+    if super::Isa::Avx512.is_supported() {
+        1
+    } else {
+        2
     }
 }
 
