@@ -406,6 +406,48 @@ impl SendPtr {
     }
 }
 
+/// Cuts an `m×n` `C` into up to `parts` blocks (whole units of `unit_rows` rows when `m ≥ n`,
+/// of `unit_cols` columns otherwise, spread evenly) and runs `block(rows, cols)` and then
+/// `epilogue(i0, i1, j0, j1)` on each, shared between this thread and the helper threads
+/// ([`crate::parallel::run_parts`]): the split of the packed and the AVX-512 kernels.
+pub(crate) fn in_blocks(
+    (m, n): (usize, usize),
+    (unit_rows, unit_cols): (usize, usize),
+    parts: usize,
+    epilogue: Option<&(dyn Fn(usize, usize, usize, usize) + Sync)>,
+    block: &(dyn Fn(std::ops::Range<usize>, std::ops::Range<usize>) + Sync),
+) {
+    let by_rows = m >= n;
+    let (unit, len) = if by_rows {
+        (unit_rows, m)
+    } else {
+        (unit_cols, n)
+    };
+    let units = len.div_ceil(unit);
+    let parts = parts.clamp(1, units);
+    let run = move |p: usize| {
+        let lo = (p * units / parts * unit).min(len);
+        let hi = ((p + 1) * units / parts * unit).min(len);
+        if lo >= hi {
+            return;
+        }
+        let (rows, cols) = if by_rows {
+            (lo..hi, 0..n)
+        } else {
+            (0..m, lo..hi)
+        };
+        block(rows.clone(), cols.clone());
+        if let Some(epilogue) = epilogue {
+            epilogue(rows.start, rows.end, cols.start, cols.end);
+        }
+    };
+    if parts == 1 {
+        run(0);
+    } else {
+        crate::parallel::run_parts(parts, &run);
+    }
+}
+
 /// Copies the column-major `rows × cols` block `t` (element `(i, j)` at `t[j·rows + i]`) into
 /// a row-major block whose row `i` starts at `out + i·ld`. Whole 8×8 tiles are transposed in
 /// registers (eight loads, eight stores, 24 shuffles), the edges element by element.

@@ -21,7 +21,7 @@
 //! of a different summation order.
 
 use super::gemm::{Operands, Transpose};
-use super::gemm_avx2::{SendPtr, Store};
+use super::gemm_avx2::{SendPtr, Store, in_blocks};
 use std::arch::x86_64::*;
 use std::cell::RefCell;
 
@@ -357,33 +357,10 @@ pub(crate) unsafe fn matmul(
         super::Isa::Avx512.is_supported(),
         "gemm_avx512 needs AVX-512F and AVX2"
     );
-    let (m, n) = (ops.m, ops.n);
     let base = SendPtr(c);
-    let by_rows = m >= n;
-    let (unit, len) = if by_rows { (MR, m) } else { (NR, n) };
-    let units = len.div_ceil(unit);
-    let parts = parts.clamp(1, units);
-    let run = move |p: usize| {
-        let lo = (p * units / parts * unit).min(len);
-        let hi = ((p + 1) * units / parts * unit).min(len);
-        if lo >= hi {
-            return;
-        }
-        let (rows, cols) = if by_rows {
-            (lo..hi, 0..n)
-        } else {
-            (0..m, lo..hi)
-        };
+    in_blocks((ops.m, ops.n), (MR, NR), parts, epilogue, &|rows, cols| {
         // SAFETY: AVX-512F and AVX2 were checked above; C holds m·n floats and lives through
-        // the call (caller's contract); parts cover disjoint blocks.
-        unsafe { block(ops, base.get(), store, rows.clone(), cols.clone()) };
-        if let Some(epilogue) = epilogue {
-            epilogue(rows.start, rows.end, cols.start, cols.end);
-        }
-    };
-    if parts == 1 {
-        run(0);
-    } else {
-        crate::parallel::run_parts(parts, &run);
-    }
+        // the call (caller's contract); `in_blocks` hands out disjoint blocks.
+        unsafe { block(ops, base.get(), store, rows, cols) }
+    });
 }

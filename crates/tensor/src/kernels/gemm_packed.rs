@@ -22,7 +22,7 @@
 //! blocks): in steady state a product allocates nothing.
 
 use super::gemm::Operands;
-use super::gemm_avx2::{SendPtr, Store, through_padded_tile, transpose8x8};
+use super::gemm_avx2::{SendPtr, Store, in_blocks, through_padded_tile, transpose8x8};
 use std::arch::x86_64::*;
 use std::cell::RefCell;
 
@@ -404,41 +404,9 @@ pub(crate) unsafe fn matmul(
     };
     let kc_max = super::gemm::crate_depth_block(m, k, n);
     let base = SendPtr(c);
-    let by_rows = m >= n;
-    let (unit, len) = if by_rows { (MR, m) } else { (NR, n) };
-    let units = len.div_ceil(unit);
-    let parts = parts.clamp(1, units);
-    let run = move |p: usize| {
-        let lo = (p * units / parts * unit).min(len);
-        let hi = ((p + 1) * units / parts * unit).min(len);
-        if lo >= hi {
-            return;
-        }
-        let (rows, cols) = if by_rows {
-            (lo..hi, 0..n)
-        } else {
-            (0..m, lo..hi)
-        };
+    in_blocks((m, n), (MR, NR), parts, epilogue, &|rows, cols| {
         // SAFETY: AVX2 and FMA were detected above; C holds m·n floats and lives through the
-        // call (caller's contract); parts cover disjoint blocks.
-        unsafe {
-            block(
-                ops,
-                s,
-                base.get(),
-                store,
-                kc_max,
-                rows.clone(),
-                cols.clone(),
-            )
-        };
-        if let Some(epilogue) = epilogue {
-            epilogue(rows.start, rows.end, cols.start, cols.end);
-        }
-    };
-    if parts == 1 {
-        run(0);
-    } else {
-        crate::parallel::run_parts(parts, &run);
-    }
+        // call (caller's contract); `in_blocks` hands out disjoint blocks.
+        unsafe { block(ops, s, base.get(), store, kc_max, rows, cols) }
+    });
 }
