@@ -166,6 +166,8 @@ unsafe fn tile_dispatch(
     ldc: usize,
     store: Store,
 ) {
+    // Four-vector tiles exist for up to MR_WIDE rows only (more would not fit the registers):
+    // `go_narrow` serves the 7- and 8-row tiles.
     macro_rules! go {
         ($r:literal) => {
             match vecs {
@@ -176,11 +178,21 @@ unsafe fn tile_dispatch(
             }
         };
     }
+    macro_rules! go_narrow {
+        ($r:literal) => {
+            match vecs {
+                3 => tile::<$r, 3>(kc, a, g, b, ldb, mask, c, ldc, store),
+                2 => tile::<$r, 2>(kc, a, g, b, ldb, mask, c, ldc, store),
+                _ => tile::<$r, 1>(kc, a, g, b, ldb, mask, c, ldc, store),
+            }
+        };
+    }
+    debug_assert!(vecs <= NV || rows <= MR_WIDE);
     // SAFETY: forwarded contract.
     unsafe {
         match rows {
-            8 => go!(8),
-            7 => go!(7),
+            8 => go_narrow!(8),
+            7 => go_narrow!(7),
             6 => go!(6),
             5 => go!(5),
             4 => go!(4),
