@@ -2,13 +2,15 @@
 //! at batch 32) and of W3 (784-100-100-100-1), in the form each product really has: the
 //! forward products `X·W`, the weight gradients `Xᵀ·dY` (k = 32) and the input gradients
 //! `dY·Wᵀ`; the same at batch 256, W4's first layer at batch 10,000 and 1024³ for scale
-//! (skip the products of more than 16M multiply-adds with `--small`).
+//! (skip the products of more than 16M multiply-adds with `--small`, or keep only those with
+//! `--large`; `--kernels Crate,PackedAvx512` times only the kernels named).
 //!
 //! The kernels are timed in turns, round after round, so that the noise of a shared machine
 //! falls on all of them alike; each line gives the best and the median round.
 //!
 //! ```sh
-//! cargo run --release --example gemm_shapes -- [--threads N] [--rounds R] [--small]
+//! cargo run --release --example gemm_shapes -- [--threads N] [--rounds R] [--small|--large]
+//!     [--kernels K1,K2]
 //! ```
 
 use std::time::Instant;
@@ -29,6 +31,8 @@ fn main() {
     let mut threads = 1;
     let mut rounds = 30;
     let mut small = false;
+    let mut large = false;
+    let mut only: Option<Vec<String>> = None;
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     while i < args.len() {
@@ -41,8 +45,19 @@ fn main() {
                 i += 1;
                 continue;
             }
+            ("--large", _) => {
+                large = true;
+                i += 1;
+                continue;
+            }
+            ("--kernels", _) if i + 1 < args.len() => {
+                only = Some(args[i + 1].split(',').map(str::to_owned).collect());
+            }
             _ => {
-                eprintln!("usage: gemm_shapes [--threads N] [--rounds R] [--small]");
+                eprintln!(
+                    "usage: gemm_shapes [--threads N] [--rounds R] [--small|--large] \
+                     [--kernels K1,K2]"
+                );
                 std::process::exit(2);
             }
         }
@@ -169,11 +184,18 @@ fn main() {
             trans_b: Transpose::No,
         },
     ];
-    let kernels = GemmKernel::available();
+    let kernels: Vec<GemmKernel> = GemmKernel::available()
+        .into_iter()
+        .filter(|k| {
+            only.as_ref()
+                .is_none_or(|names| names.iter().any(|n| *n == format!("{k:?}")))
+        })
+        .collect();
     println!("threads={threads} rounds={rounds}");
     for p in products
         .iter()
         .filter(|p| !small || p.m * p.k * p.n < 1 << 24)
+        .filter(|p| !large || p.m * p.k * p.n >= 1 << 24)
     {
         let a: Vec<f32> = (0..p.m * p.k)
             .map(|i| ((i * 37 % 101) as f32 - 50.0) / 50.0)

@@ -5,6 +5,7 @@
 # PyTorch (1 warm-up + 3 epochs; its mlp run also prints the W4 line); Strata's W4; Keras
 # (model.fit, and direct model(x) for W4) when KERAS=1. Alternating, ROUNDS rounds.
 # BIN is a copy of target/release/examples/benchmark; PY a python with torch and tensorflow.
+# EPOCHS (default 3; 4 from the twelfth session's run 44 on, the peers' 1 + 3) sets Strata's.
 export FASHION_MNIST_DIR=/usr/share/datasets/fashion-mnist
 OUT=${OUT:-/tmp/run32.txt}
 BIN=${BIN:-/tmp/bench-run32}
@@ -17,9 +18,9 @@ for round in $(seq 1 ${ROUNDS:-3}); do
   for w in mlp bn transfer; do
     for t in 1 2; do
       export RAYON_NUM_THREADS=$t MATMUL_NUM_THREADS=$t OMP_NUM_THREADS=$t MKL_NUM_THREADS=$t
-      echo "round=$round strata $($BIN --workload $w --threads $t --epochs 3 | tail -1)" >> $OUT
+      echo "round=$round strata $($BIN --workload $w --threads $t --epochs ${EPOCHS:-3} | tail -1)" >> $OUT
       if [ "${BOTH:-0}" = 1 ]; then
-        echo "round=$round strata-crate $(STRATA_GEMM=crate $BIN --workload $w --threads $t --epochs 3 | tail -1)" >> $OUT
+        echo "round=$round strata-crate $(STRATA_GEMM=crate $BIN --workload $w --threads $t --epochs ${EPOCHS:-3} | tail -1)" >> $OUT
       fi
       $P/burn-bench --backend flex --workload $w --threads $t 2>/dev/null | grep '^{' | sed "s/^/round=$round /" >> $OUT
       $P4/burn-bench --backend flex --workload $w --threads $t 2>/dev/null | grep '^{' | sed "s/\"peer\": \"burn-flex\"/\"peer\": \"burn-flex-avx512\"/; s/^/round=$round /" >> $OUT

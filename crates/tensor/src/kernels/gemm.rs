@@ -956,9 +956,9 @@ mod tests {
     }
 
     /// The AVX-512 kernel across its block boundaries (two row blocks of 256 and a row edge of
-    /// 7, k blocks of 256 and a last one of 91, a column panel of 48 and a last, four-vector
-    /// panel of 53 whose last vector is masked to 5 lanes, `Bᵀ` panels with a remainder past
-    /// the 8×8 transposes), as for the packed kernel.
+    /// 7, three k blocks of 201 (one step past the 8×8 transposes), a column panel of 48 and a
+    /// last, four-vector panel of 53 whose last vector is masked to 5 lanes, `Bᵀ` panels with a
+    /// remainder past them), as for the packed kernel.
     #[test]
     fn avx512_kernel_crosses_its_blocks_and_matches_the_reference() {
         crosses_its_blocks(GemmKernel::OwnAvx512, (263, 603, 101));

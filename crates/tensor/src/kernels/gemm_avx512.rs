@@ -48,6 +48,14 @@ thread_local! {
     static PACKED_BT: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
+/// The depth of `k`'s blocks: as few as blocks of at most `max` allow, of equal depth (so that
+/// k = 784 runs as four blocks of 196, not three of 256 and one of 16 whose tiles would spend
+/// as long loading and storing C as on their 16 steps).
+fn even_depth(k: usize, max: usize) -> usize {
+    let blocks = k.div_ceil(max).max(1);
+    k.div_ceil(blocks)
+}
+
 /// Element (i, p) of op(A) is at `a[i·a_rs + p·a_cs]`.
 #[derive(Clone, Copy)]
 struct Geometry {
@@ -278,6 +286,7 @@ unsafe fn block(
         Transpose::No => Geometry { a_rs: k, a_cs: 1 },
         Transpose::Yes => Geometry { a_rs: 1, a_cs: m },
     };
+    let kc_even = even_depth(k, KC);
     PACKED_BT.with(|packed| {
         let mut packed = packed.borrow_mut();
         if trans_b == Transpose::Yes && packed.len() < KC * NR_WIDE {
@@ -295,7 +304,7 @@ unsafe fn block(
                 let mask = last_mask(width);
                 let mut p0 = 0;
                 while p0 < k {
-                    let kc = KC.min(k - p0);
+                    let kc = kc_even.min(k - p0);
                     let (bptr, ldb) = match trans_b {
                         Transpose::No => (b[p0 * n + j0..].as_ptr(), n),
                         Transpose::Yes => {
