@@ -5,7 +5,7 @@
 # PyTorch (1 warm-up + 3 epochs; its mlp run also prints the W4 line); Strata's W4; Keras
 # (model.fit, and direct model(x) for W4) when KERAS=1. Alternating, ROUNDS rounds.
 # BIN is a copy of target/release/examples/benchmark; PY a python with torch and tensorflow.
-# EPOCHS (default 3; 4 from the twelfth session's run 44 on, the peers' 1 + 3) sets Strata's.
+# EPOCHS (default 3; 4 from the twelfth session's run 45 on, the peers' 1 + 3) sets Strata's.
 export FASHION_MNIST_DIR=/usr/share/datasets/fashion-mnist
 OUT=${OUT:-/tmp/run32.txt}
 BIN=${BIN:-/tmp/bench-run32}

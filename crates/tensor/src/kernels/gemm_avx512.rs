@@ -37,8 +37,9 @@ const NR: usize = NV * 16;
 const NR_WIDE: usize = 64;
 /// Rows of a four-vector tile (24 accumulators, as the 8×48 tile).
 const MR_WIDE: usize = 6;
-/// Depth of a k block: a `KC × NR` panel block of B is 48 KiB (128 and 512 measured the same
-/// on the training products, `docs/performance.md`, item 25).
+/// Greatest depth of a k block: a `KC × NR` panel block of B is at most 48 KiB (128 and 512
+/// measured the same on the training products, `docs/performance.md`, item 25). `k` is cut
+/// into as few blocks as this allows, of equal depth ([`even_depth`]).
 pub(crate) const KC: usize = 256;
 /// Rows of a row block (the part of A the column panels of one pass share).
 const MC: usize = 256;
