@@ -3,7 +3,8 @@
 //! forward products `X·W`, the weight gradients `Xᵀ·dY` (k = 32) and the input gradients
 //! `dY·Wᵀ`; the same at batch 256, W4's first layer at batch 10,000 and 1024³ for scale
 //! (skip the products of more than 16M multiply-adds with `--small`, or keep only those with
-//! `--large`; `--kernels Crate,PackedAvx512` times only the kernels named).
+//! `--large`; `--kernels Crate,OwnAvx512` times only the kernels named, as `GemmKernel`'s
+//! variants are spelled).
 //!
 //! The kernels are timed in turns, round after round, so that the noise of a shared machine
 //! falls on all of them alike; each line gives the best and the median round.
@@ -191,6 +192,13 @@ fn main() {
                 .is_none_or(|names| names.iter().any(|n| *n == format!("{k:?}")))
         })
         .collect();
+    if kernels.is_empty() {
+        eprintln!(
+            "no kernel of --kernels runs on this CPU; available: {:?}",
+            GemmKernel::available()
+        );
+        std::process::exit(2);
+    }
     println!("threads={threads} rounds={rounds}");
     for p in products
         .iter()
