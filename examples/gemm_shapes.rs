@@ -81,6 +81,14 @@ fn main() {
             trans_b: Transpose::No,
         },
         Product {
+            name: "probe 304  X·W",
+            m: 32,
+            k: 784,
+            n: 304,
+            trans_a: Transpose::No,
+            trans_b: Transpose::No,
+        },
+        Product {
             name: "forward 2  X·W",
             m: 32,
             k: 300,

@@ -8,7 +8,7 @@
 //! needs neither a padded copy of B nor of C; a block's last 49–64 columns run as one panel
 //! of four vectors in 6-row tiles (n = 300 = 5·48 + 60, not 6·48 + 12, whose last tiles would
 //! issue one FMA per broadcast); row edges go through instances of the kernel with fewer rows. Loops run row block ([`MC`]) → column panel (48
-//! wide) → k block ([`KC`]) → row tile (8): a B panel block (`KC×48` floats, 48 KiB) is read
+//! wide) → k block ([`KC`]) → row tile (8): a B panel block (`KC×48` floats, at most 24 KiB) is read
 //! once from memory and then from L1/L2 by every row tile, and A is read in place through its
 //! strides, so `Aᵀ` (a weight gradient `Xᵀ·dY`) costs nothing. B is read in place when its
 //! rows are contiguous (`A·B`, `Aᵀ·B`); for `A·Bᵀ` each panel block is first transposed into a
@@ -37,10 +37,13 @@ const NR: usize = NV * 16;
 const NR_WIDE: usize = 64;
 /// Rows of a four-vector tile (24 accumulators, as the 8×48 tile).
 const MR_WIDE: usize = 6;
-/// Greatest depth of a k block: a `KC × NR` panel block of B is at most 48 KiB (128 and 512
-/// measured the same on the training products, `docs/performance.md`, item 25). `k` is cut
-/// into as few blocks as this allows, of equal depth ([`even_depth`]).
-pub(crate) const KC: usize = 256;
+/// Greatest depth of a k block. `k` is cut into as few blocks as this allows, of equal depth
+/// ([`even_depth`]): k = 784 into seven blocks of 112, whose `112 × 48` panel block of B spans
+/// 21–28 KiB of cache lines (28 when B's rows are not 64-byte aligned, as W1's 300-float rows
+/// are not), so that it stays in a 48 KiB L1 beside the tile's rows of A. A limit of 256 (four
+/// blocks of 196, 37–50 KiB of lines) ran W1's forward product 10–40 % slower on an Ice Lake
+/// core (`docs/performance.md`, item 29).
+pub(crate) const KC: usize = 128;
 /// Rows of a row block (the part of A the column panels of one pass share).
 const MC: usize = 256;
 
@@ -50,8 +53,8 @@ thread_local! {
 }
 
 /// The depth of `k`'s blocks: as few as blocks of at most `max` allow, of equal depth (so that
-/// k = 784 runs as four blocks of 196, not three of 256 and one of 16 whose tiles would spend
-/// as long loading and storing C as on their 16 steps).
+/// k = 784 runs as seven blocks of 112, not six of 128 and one of 16 whose tiles would spend
+/// about as long loading and storing C as on their 16 steps).
 fn even_depth(k: usize, max: usize) -> usize {
     let blocks = k.div_ceil(max).max(1);
     k.div_ceil(blocks)
