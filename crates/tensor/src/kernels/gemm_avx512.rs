@@ -41,7 +41,7 @@ const MR_WIDE: usize = 6;
 /// ([`even_depth`]): k = 784 into seven blocks of 112, whose `112 × 48` panel block of B spans
 /// 21–28 KiB of cache lines (28 when B's rows are not 64-byte aligned, as W1's 300-float rows
 /// are not), so that it stays in a 48 KiB L1 beside the tile's rows of A. A limit of 256 (four
-/// blocks of 196, 37–50 KiB of lines) ran W1's forward product 10–40 % slower on an Ice Lake
+/// blocks of 196, 37–50 KiB of lines) ran W1's forward product 7–37 % slower on an Ice Lake
 /// core (`docs/performance.md`, item 29).
 pub(crate) const KC: usize = 128;
 /// Rows of a row block (the part of A the column panels of one pass share).
