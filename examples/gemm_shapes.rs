@@ -105,6 +105,14 @@ fn main() {
             trans_b: Transpose::No,
         },
         Product {
+            name: "dW probe   Xᵀ·dY",
+            m: 784,
+            k: 32,
+            n: 304,
+            trans_a: Transpose::Yes,
+            trans_b: Transpose::No,
+        },
+        Product {
             name: "dW 2       Xᵀ·dY",
             m: 300,
             k: 32,
