@@ -1,7 +1,9 @@
 //! GFLOP/s of every GEMM kernel on the products of a W1 training step (the 784-300-100-10 MLP
 //! at batch 32) and of W3 (784-100-100-100-1), in the form each product really has: the
 //! forward products `X·W`, the weight gradients `Xᵀ·dY` (k = 32) and the input gradients
-//! `dY·Wᵀ`; the same at batch 256, W4's first layer at batch 10,000 and 1024³ for scale
+//! `dY·Wᵀ`; two alignment probes beside W1's first forward product and weight gradient, with
+//! n = 304 instead of 300 (rows of B and C on 64-byte boundaries; `docs/performance.md`,
+//! item 29); the same at batch 256, W4's first layer at batch 10,000 and 1024³ for scale
 //! (skip the products of more than 16M multiply-adds with `--small`, or keep only those with
 //! `--large`; `--kernels Crate,OwnAvx512` times only the kernels named, as `GemmKernel`'s
 //! variants are spelled).
