@@ -956,7 +956,7 @@ mod tests {
     }
 
     /// The AVX-512 kernel across its block boundaries (two row blocks of 256 and a row edge of
-    /// 7, five k blocks of 121 and a last of 119 (one step past and one short of the 8×8
+    /// 7, four k blocks of 121 and a last of 119 (one step past and one short of the 8×8
     /// transposes), a column panel of 48 and a
     /// last, four-vector panel of 53 whose last vector is masked to 5 lanes, `Bᵀ` panels with a
     /// remainder past them), as for the packed kernel.
