@@ -3,7 +3,9 @@
 //! forward products `X·W`, the weight gradients `Xᵀ·dY` (k = 32) and the input gradients
 //! `dY·Wᵀ`; two alignment probes beside W1's first forward product and weight gradient, with
 //! n = 304 instead of 300 (rows of B and C on 64-byte boundaries; `docs/performance.md`,
-//! item 29); the same at batch 256, W4's first layer at batch 10,000 and 1024³ for scale
+//! item 29); the same at batch 256 (with the second and third forward products), one of
+//! W4's 272-row inference pieces, two forward products whose weight is 1 MiB (256×512·512×512
+//! and 512×1024·1024×256), W4's first layer at batch 10,000 and 1024³ for scale
 //! (skip the products of more than 16M multiply-adds with `--small`, or keep only those with
 //! `--large`; `--kernels Crate,OwnAvx512` times only the kernels named, as `GemmKernel`'s
 //! variants are spelled).
@@ -167,6 +169,46 @@ fn main() {
             m: 256,
             k: 784,
             n: 300,
+            trans_a: Transpose::No,
+            trans_b: Transpose::No,
+        },
+        Product {
+            name: "bs256 fwd2 X·W",
+            m: 256,
+            k: 300,
+            n: 100,
+            trans_a: Transpose::No,
+            trans_b: Transpose::No,
+        },
+        Product {
+            name: "bs256 fwd3 X·W",
+            m: 256,
+            k: 100,
+            n: 10,
+            trans_a: Transpose::No,
+            trans_b: Transpose::No,
+        },
+        Product {
+            name: "W4 piece   X·W",
+            m: 272,
+            k: 784,
+            n: 300,
+            trans_a: Transpose::No,
+            trans_b: Transpose::No,
+        },
+        Product {
+            name: "wide 512²  X·W",
+            m: 256,
+            k: 512,
+            n: 512,
+            trans_a: Transpose::No,
+            trans_b: Transpose::No,
+        },
+        Product {
+            name: "deep 1024  X·W",
+            m: 512,
+            k: 1024,
+            n: 256,
             trans_a: Transpose::No,
             trans_b: Transpose::No,
         },
