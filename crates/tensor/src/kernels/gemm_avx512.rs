@@ -14,6 +14,13 @@
 //! rows are contiguous (`A·B`, `Aᵀ·B`); for `A·Bᵀ` each panel block is first transposed into a
 //! per-thread buffer that is reused from call to call.
 //!
+//! A batch's forward product through a weight with at least as many rows as columns (`X·W`,
+//! `m ≤ 64`, `k ≥ n > m`, large enough to split) runs as two sums over the halves of `k`, one
+//! per thread, added at the end: each half reads the rows of `W` that the same thread wrote in
+//! the previous update `W += s·Xᵀ·dY` (split by rows), where a split by columns would move half
+//! of `W` between the cores' caches twice per step ([`in_depth_halves`]). On one thread the
+//! halves run one after the other, so the bits do not depend on the thread count.
+//!
 //! Each element of C is the sum of its k blocks' sums, each formed from zero by one FMA per
 //! step and combined with C as [`Store`] says (`C = keep·C + scale·sum` for a fused SGD
 //! update), so the result does not depend on the tile an element falls in nor on how the
@@ -50,6 +57,35 @@ const MC: usize = 256;
 thread_local! {
     /// This thread's buffer for transposed B panel blocks (`KC × NR_WIDE` floats).
     static PACKED_BT: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    /// The sum over the second half of `k` of a product computed in depth halves
+    /// ([`in_depth_halves`]), on the thread that calls the product (`m × n` floats).
+    static SECOND_HALF: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Whether a product is computed as two sums over the halves of `k`, added at the end
+/// ([`matmul`]): a batch's forward product `X·W` (at most 64 rows, `B` used as stored, `C`
+/// overwritten) large enough to be split (`m·k·n` ≥ [`super::gemm::PARALLEL_MACS`]) whose
+/// weight has at least as many rows as columns (`k ≥ n`, and `m < n`). Such a `W`'s update
+/// `W += s·Xᵀ·dY` (`m = k_forward ≥ n`) is split by rows, so the forward product split by
+/// depth reads on each core the rows of `W` that core wrote in the previous update; the usual
+/// split by columns would move half of `W` between the cores' caches twice per step
+/// (`docs/performance.md`, item 30). The rule depends on the product alone, never on the
+/// thread count, so the bits are the same on any number of threads.
+fn in_depth_halves(ops: &Operands<'_>, store: Store) -> bool {
+    let (m, k, n) = (ops.m, ops.k, ops.n);
+    store == Store::Overwrite
+        && ops.trans_b == Transpose::No
+        && m <= super::gemm::OWN_AVX512_MAX_SIDE
+        && m < n
+        && k >= n
+        && m.saturating_mul(k).saturating_mul(n) >= super::gemm::PARALLEL_MACS
+}
+
+/// The first step of the second half of `k` in [`in_depth_halves`]: the row at which the
+/// update of a `k × n` weight (`m ≥ n`, split in two by rows of [`MR`]) is cut, so that each
+/// half of the forward product reads the rows of `W` one part of the update wrote.
+fn depth_half(k: usize) -> usize {
+    k.div_ceil(MR) / 2 * MR
 }
 
 /// The depth of `k`'s blocks: as few as blocks of at most `max` allow, of equal depth (so that
@@ -264,7 +300,8 @@ unsafe fn pack_bt(
 }
 
 /// `C (op)= op(A)·op(B)` for rows `rows` and columns `cols` of C (`c` points at the whole
-/// `m×n` output); `rows.start` a multiple of [`MR`] and `cols.start` of [`NR`].
+/// `m×n` output), summed over the steps `depth` of `k` only; `rows.start` a multiple of [`MR`]
+/// and `cols.start` of [`NR`].
 ///
 /// # Safety
 /// AVX-512F and AVX2 must be available; `c` must be valid for reads and writes of `m·n`
@@ -276,6 +313,7 @@ unsafe fn block(
     store: Store,
     rows: std::ops::Range<usize>,
     cols: std::ops::Range<usize>,
+    depth: std::ops::Range<usize>,
 ) {
     let Operands {
         a,
@@ -290,7 +328,7 @@ unsafe fn block(
         Transpose::No => Geometry { a_rs: k, a_cs: 1 },
         Transpose::Yes => Geometry { a_rs: 1, a_cs: m },
     };
-    let kc_even = even_depth(k, KC);
+    let kc_even = even_depth(depth.len(), KC);
     PACKED_BT.with(|packed| {
         let mut packed = packed.borrow_mut();
         if trans_b == Transpose::Yes && packed.len() < KC * NR_WIDE {
@@ -306,9 +344,9 @@ unsafe fn block(
                 let vecs = width.div_ceil(16);
                 let mr = if vecs > NV { MR_WIDE } else { MR };
                 let mask = last_mask(width);
-                let mut p0 = 0;
-                while p0 < k {
-                    let kc = kc_even.min(k - p0);
+                let mut p0 = depth.start;
+                while p0 < depth.end {
+                    let kc = kc_even.min(depth.end - p0);
                     let (bptr, ldb) = match trans_b {
                         Transpose::No => (b[p0 * n + j0..].as_ptr(), n),
                         Transpose::Yes => {
@@ -319,7 +357,7 @@ unsafe fn block(
                             (packed.as_ptr(), NR_WIDE)
                         }
                     };
-                    let block_store = if p0 == 0 {
+                    let block_store = if p0 == depth.start {
                         store
                     } else {
                         store.after_first_block()
@@ -383,9 +421,165 @@ pub(crate) unsafe fn matmul(
         "gemm_avx512 needs AVX-512F and AVX2"
     );
     let base = SendPtr(c);
-    in_blocks((ops.m, ops.n), (MR, NR), parts, epilogue, &|rows, cols| {
+    let (m, k, n) = (ops.m, ops.k, ops.n);
+    if in_depth_halves(&ops, store) {
+        let half = depth_half(k);
+        SECOND_HALF.with(|second| {
+            let mut second = second.borrow_mut();
+            if second.len() < m * n {
+                second.resize(m * n, 0.0);
+            }
+            let second_ptr = SendPtr(second.as_mut_ptr());
+            let run = |part: usize| {
+                if part == 0 {
+                    // SAFETY: AVX-512F and AVX2 were checked above; C holds m·n floats (the
+                    // caller's contract), written by this part only.
+                    unsafe { block(ops, base.get(), store, 0..m, 0..n, 0..half) }
+                } else {
+                    // SAFETY: as above; `second` holds at least m·n floats and is written by
+                    // this part only, while the calling thread holds its borrow.
+                    unsafe { block(ops, second_ptr.get(), Store::Overwrite, 0..m, 0..n, half..k) }
+                }
+            };
+            if parts >= 2 {
+                crate::parallel::run_parts(2, &run);
+            } else {
+                run(0);
+                run(1);
+            }
+            // SAFETY: both parts are done; C holds m·n floats, `second` at least as many.
+            let (out, rest) = unsafe {
+                (
+                    std::slice::from_raw_parts_mut(base.get(), m * n),
+                    std::slice::from_raw_parts(second_ptr.get(), m * n),
+                )
+            };
+            out.iter_mut().zip(rest).for_each(|(c, r)| *c += *r);
+        });
+        if let Some(epilogue) = epilogue {
+            epilogue(0, m, 0, n);
+        }
+        return;
+    }
+    in_blocks((m, n), (MR, NR), parts, epilogue, &|rows, cols| {
         // SAFETY: AVX-512F and AVX2 were checked above; C holds m·n floats and lives through
         // the call (caller's contract); `in_blocks` hands out disjoint blocks.
-        unsafe { block(ops, base.get(), store, rows, cols) }
+        unsafe { block(ops, base.get(), store, rows, cols, 0..k) }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ops<'a>(a: &'a [f32], b: &'a [f32], (m, k, n): (usize, usize, usize)) -> Operands<'a> {
+        Operands {
+            a,
+            trans_a: Transpose::No,
+            b,
+            trans_b: Transpose::No,
+            m,
+            k,
+            n,
+        }
+    }
+
+    /// The forward products of W1–W3's layers at batch 32 are computed in depth halves; their
+    /// weight updates, input gradients, accumulating stores, products too small to split and
+    /// layers with fewer inputs than outputs are not.
+    #[test]
+    fn forward_products_of_tall_weights_run_in_depth_halves() {
+        let none: [f32; 0] = [];
+        let with = |shape: (usize, usize, usize), ta, tb, store| {
+            let mut o = ops(&none, &none, shape);
+            o.trans_a = ta;
+            o.trans_b = tb;
+            in_depth_halves(&o, store)
+        };
+        use Transpose::{No, Yes};
+        for shape in [
+            (32, 784, 300),
+            (32, 300, 100),
+            (32, 784, 100),
+            (32, 100, 100),
+        ] {
+            assert!(with(shape, No, No, Store::Overwrite), "{shape:?}");
+            assert!(!with(shape, No, No, Store::Accumulate), "{shape:?}");
+            assert!(!with(shape, No, Yes, Store::Overwrite), "{shape:?}");
+        }
+        for shape in [
+            (784, 32, 300),  // the update's shape
+            (32, 100, 10),   // m ≥ n
+            (32, 100, 300),  // k < n
+            (256, 784, 300), // more than 64 rows
+            (8, 64, 60),     // too small to split
+        ] {
+            assert!(!with(shape, No, No, Store::Overwrite), "{shape:?}");
+        }
+    }
+
+    /// The second half of the depth starts at the row where the update of the same weight
+    /// (`k × n`, split in two by rows) is cut, so that each half of the forward product reads
+    /// the rows one part of the update wrote.
+    #[test]
+    fn depth_halves_meet_where_the_update_is_split() {
+        for (k, n) in [(784, 300), (300, 100), (603, 101), (100, 100), (17, 9)] {
+            let cut = std::sync::Mutex::new(Vec::new());
+            in_blocks((k, n), (MR, NR), 2, None, &|rows, _| {
+                cut.lock().unwrap().push(rows.start)
+            });
+            let mut starts = cut.into_inner().unwrap();
+            starts.sort();
+            assert_eq!(starts, vec![0, depth_half(k)], "k = {k}, n = {n}");
+        }
+    }
+
+    /// A product in depth halves is the sum of its two halves, each summed in k blocks as
+    /// usual, added with one rounding; it differs from one sum straight through `k`.
+    #[test]
+    fn a_product_in_depth_halves_adds_its_two_halves() {
+        if !crate::kernels::Isa::Avx512.is_supported() {
+            return;
+        }
+        let shape @ (m, k, n) = (32, 784, 300);
+        let a: Vec<f32> = (0..m * k)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0)
+            .collect();
+        let b: Vec<f32> = (0..k * n)
+            .map(|i| ((i * 53 % 97) as f32 - 48.0) / 9.0)
+            .collect();
+        let o = ops(&a, &b, shape);
+        let half = depth_half(k);
+        let mut got = vec![0.0f32; m * n];
+        let (mut first, mut second, mut straight) = (
+            vec![0.0f32; m * n],
+            vec![0.0f32; m * n],
+            vec![0.0f32; m * n],
+        );
+        // SAFETY: AVX-512 was checked above; every output holds m·n floats.
+        unsafe {
+            matmul(o, got.as_mut_ptr(), Store::Overwrite, 2, None);
+            block(o, first.as_mut_ptr(), Store::Overwrite, 0..m, 0..n, 0..half);
+            block(
+                o,
+                second.as_mut_ptr(),
+                Store::Overwrite,
+                0..m,
+                0..n,
+                half..k,
+            );
+            block(o, straight.as_mut_ptr(), Store::Overwrite, 0..m, 0..n, 0..k);
+        }
+        let halves: Vec<f32> = first.iter().zip(&second).map(|(x, y)| x + y).collect();
+        assert!(
+            got.iter()
+                .zip(&halves)
+                .all(|(x, y)| x.to_bits() == y.to_bits())
+        );
+        assert!(
+            got.iter()
+                .zip(&straight)
+                .any(|(x, y)| x.to_bits() != y.to_bits())
+        );
+    }
 }
