@@ -8,7 +8,7 @@
 //! needs neither a padded copy of B nor of C; a block's last 49–64 columns run as one panel
 //! of four vectors in 6-row tiles (n = 300 = 5·48 + 60, not 6·48 + 12, whose last tiles would
 //! issue one FMA per broadcast); row edges go through instances of the kernel with fewer rows. Loops run row block ([`MC`]) → column panel (48
-//! wide) → k block ([`KC`]) → row tile (8): a B panel block (`KC×48` floats, at most 24 KiB) is read
+//! wide) → k block ([`KC`]) → row tile (8): a B panel block (`KC×48` floats, at most 25 KiB) is read
 //! once from memory and then from L1/L2 by every row tile, and A is read in place through its
 //! strides, so `Aᵀ` (a weight gradient `Xᵀ·dY`) costs nothing. B is read in place when its
 //! rows are contiguous (`A·B`, `Aᵀ·B`); for `A·Bᵀ` each panel block is first transposed into a
@@ -45,12 +45,14 @@ const NR_WIDE: usize = 64;
 /// Rows of a four-vector tile (24 accumulators, as the 8×48 tile).
 const MR_WIDE: usize = 6;
 /// Greatest depth of a k block. `k` is cut into as few blocks as this allows, of equal depth
-/// ([`even_depth`]): k = 784 into seven blocks of 112, whose `112 × 48` panel block of B spans
-/// 21–28 KiB of cache lines (28 when B's rows are not 64-byte aligned, as W1's 300-float rows
-/// are not), so that it stays in a 48 KiB L1 beside the tile's rows of A. A limit of 256 (four
-/// blocks of 196, 37–50 KiB of lines) ran W1's forward product 7–37 % slower on an Ice Lake
-/// core (`docs/performance.md`, item 29).
-pub(crate) const KC: usize = 128;
+/// ([`even_depth`]): each depth half of W1's forward product (k = 392, [`in_depth_halves`])
+/// into three blocks of 131, whose `131 × 48` panel block of B spans 25–33 KiB of cache lines
+/// (33 when B's rows are not 64-byte aligned, as W1's 300-float rows are not), so that it stays
+/// in a 48 KiB L1 beside the tile's rows of A. A limit of 256 (blocks of 196, 37–50 KiB of
+/// lines) ran W1's forward product 7–37 % slower on an Ice Lake core (`docs/performance.md`,
+/// item 29); 128 instead of 132 (four blocks of 98 per half) 7 % slower on a Sapphire
+/// Rapids-class core (item 30).
+pub(crate) const KC: usize = 132;
 /// Rows of a row block (the part of A the column panels of one pass share).
 const MC: usize = 256;
 
@@ -89,8 +91,8 @@ fn depth_half(k: usize) -> usize {
 }
 
 /// The depth of `k`'s blocks: as few as blocks of at most `max` allow, of equal depth (so that
-/// k = 784 runs as seven blocks of 112, not six of 128 and one of 16 whose tiles would spend
-/// about as long loading and storing C as on their 16 steps).
+/// with `max` = 128 k = 784 runs as seven blocks of 112, not six of 128 and one of 16 whose
+/// tiles would spend about as long loading and storing C as on their 16 steps).
 fn even_depth(k: usize, max: usize) -> usize {
     let blocks = k.div_ceil(max).max(1);
     k.div_ceil(blocks)
