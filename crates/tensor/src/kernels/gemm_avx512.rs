@@ -403,10 +403,12 @@ unsafe fn block(
 /// `m, n, k > 0`). Runs as up to `parts` blocks of C (whole row tiles when `m ≥ n`, whole
 /// column panels otherwise) shared between this thread and the helper threads
 /// ([`crate::parallel::run_parts`]); the operands are read in place, so a split copies
-/// nothing. The result does not depend on `parts`, bit for bit.
+/// nothing. A product [`in_depth_halves`] runs instead as its two depth halves (on two
+/// threads when `parts ≥ 2`), added on this thread. The result does not depend on `parts`,
+/// bit for bit.
 ///
 /// `epilogue(i0, i1, j0, j1)`, when given, runs on each finished block on the thread that
-/// computed it.
+/// computed it (for a product in depth halves, once on all of C, on this thread).
 ///
 /// # Safety
 /// `c` must be valid for reads and writes of `m·n` floats and nothing else may access them
