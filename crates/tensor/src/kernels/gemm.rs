@@ -845,8 +845,20 @@ pub fn matmul_reference(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// Deterministic operands of an `m×k · k×n` product (`a` with `m·k` elements, `b` with
+    /// `k·n`), shared by the kernels' tests.
+    pub(crate) fn test_operands(m: usize, k: usize, n: usize) -> (Vec<f32>, Vec<f32>) {
+        let a = (0..m * k)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0)
+            .collect();
+        let b = (0..k * n)
+            .map(|i| ((i * 53 % 97) as f32 - 48.0) / 9.0)
+            .collect();
+        (a, b)
+    }
 
     /// Calls `f(m, k, n, ta, tb, a, b)` for every shape in `shapes` and the three forms
     /// backprop uses, with deterministic operands.
@@ -860,12 +872,7 @@ mod tests {
                 (Transpose::Yes, Transpose::No),
                 (Transpose::No, Transpose::Yes),
             ] {
-                let a: Vec<f32> = (0..m * k)
-                    .map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0)
-                    .collect();
-                let b: Vec<f32> = (0..k * n)
-                    .map(|i| ((i * 53 % 97) as f32 - 48.0) / 9.0)
-                    .collect();
+                let (a, b) = test_operands(m, k, n);
                 f(m, k, n, ta, tb, &a, &b);
             }
         }

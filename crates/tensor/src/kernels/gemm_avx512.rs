@@ -546,12 +546,7 @@ mod tests {
             return;
         }
         let shape @ (m, k, n) = (32, 784, 300);
-        let a: Vec<f32> = (0..m * k)
-            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0)
-            .collect();
-        let b: Vec<f32> = (0..k * n)
-            .map(|i| ((i * 53 % 97) as f32 - 48.0) / 9.0)
-            .collect();
+        let (a, b) = super::super::gemm::tests::test_operands(m, k, n);
         let o = ops(&a, &b, shape);
         let half = depth_half(k);
         let mut got = vec![0.0f32; m * n];
