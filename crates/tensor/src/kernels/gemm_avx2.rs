@@ -406,6 +406,12 @@ impl SendPtr {
     }
 }
 
+/// Where part `p` of `parts` (at most `len.div_ceil(unit)`) starts when `len` rows or columns
+/// are cut into whole `unit`s spread evenly ([`in_blocks`]'s cut; `p = parts` gives `len`).
+pub(crate) fn part_start(len: usize, unit: usize, parts: usize, p: usize) -> usize {
+    (p * len.div_ceil(unit) / parts * unit).min(len)
+}
+
 /// Cuts an `m×n` `C` into up to `parts` blocks (whole units of `unit_rows` rows when `m ≥ n`,
 /// of `unit_cols` columns otherwise, spread evenly) and runs `block(rows, cols)` and then
 /// `epilogue(i0, i1, j0, j1)` on each, shared between this thread and the helper threads
@@ -423,11 +429,10 @@ pub(crate) fn in_blocks(
     } else {
         (unit_cols, n)
     };
-    let units = len.div_ceil(unit);
-    let parts = parts.clamp(1, units);
+    let parts = parts.clamp(1, len.div_ceil(unit));
     let run = move |p: usize| {
-        let lo = (p * units / parts * unit).min(len);
-        let hi = ((p + 1) * units / parts * unit).min(len);
+        let lo = part_start(len, unit, parts, p);
+        let hi = part_start(len, unit, parts, p + 1);
         if lo >= hi {
             return;
         }

@@ -28,7 +28,7 @@
 //! of a different summation order.
 
 use super::gemm::{Operands, Transpose};
-use super::gemm_avx2::{SendPtr, Store, in_blocks};
+use super::gemm_avx2::{SendPtr, Store, in_blocks, part_start};
 use std::arch::x86_64::*;
 use std::cell::RefCell;
 
@@ -83,11 +83,12 @@ fn in_depth_halves(ops: &Operands<'_>, store: Store) -> bool {
         && m.saturating_mul(k).saturating_mul(n) >= super::gemm::PARALLEL_MACS
 }
 
-/// The first step of the second half of `k` in [`in_depth_halves`]: the row at which the
-/// update of a `k × n` weight (`m ≥ n`, split in two by rows of [`MR`]) is cut, so that each
-/// half of the forward product reads the rows of `W` one part of the update wrote.
+/// The first step of the second half of `k` in [`in_depth_halves`]: the row at which
+/// [`in_blocks`] cuts the update of a `k × n` weight (`m ≥ n`, two parts of whole [`MR`]-row
+/// tiles), so that each half of the forward product reads the rows of `W` one part of the
+/// update wrote.
 fn depth_half(k: usize) -> usize {
-    k.div_ceil(MR) / 2 * MR
+    part_start(k, MR, 2.min(k.div_ceil(MR)), 1)
 }
 
 /// The depth of `k`'s blocks: as few as blocks of at most `max` allow, of equal depth (so that
@@ -458,7 +459,7 @@ pub(crate) unsafe fn matmul(
                     std::slice::from_raw_parts(second_ptr.get(), m * n),
                 )
             };
-            out.iter_mut().zip(rest).for_each(|(c, r)| *c += *r);
+            super::elementwise::axpy(1.0, rest, out);
         });
         if let Some(epilogue) = epilogue {
             epilogue(0, m, 0, n);
