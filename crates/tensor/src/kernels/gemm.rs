@@ -525,6 +525,10 @@ impl<'a> GemmView<'a> {
                 let mut view = self;
                 let Operands { m, n, .. } = self.ops;
                 view.transposed = stores_transposed(m, n, self.accumulate);
+                #[cfg(target_arch = "x86_64")]
+                if view.transposed && in_depth_halves(&self.ops) {
+                    return view.run_in_depth_halves(parts, epilogue);
+                }
                 view.run_in_parts(parts, epilogue)
             }
             GemmKernel::CrateDirect => self.run_in_parts(parts, epilogue),
@@ -631,6 +635,67 @@ impl<'a> GemmView<'a> {
             }
         };
         crate::parallel::run_parts(parts, &block);
+    }
+
+    /// The whole product as two sums over the halves of `k` ([`in_depth_halves`]), each formed
+    /// by the `gemm` crate column-major in one half of this thread's [`DEPTH_HALVES`] buffer (on
+    /// two threads when `parts ≥ 2`, one after the other otherwise), then added and transposed
+    /// into `C` on this thread, where `epilogue` runs once on all of `C`. The bits do not depend
+    /// on `parts`: each half is the same call of the crate whichever thread makes it.
+    #[cfg(target_arch = "x86_64")]
+    fn run_in_depth_halves(
+        self,
+        parts: usize,
+        epilogue: Option<&(dyn Fn(usize, usize, usize, usize) + Sync)>,
+    ) {
+        debug_assert!(self.transposed && !self.accumulate);
+        let Operands { m, k, n, .. } = self.ops;
+        let half = depth_half(k);
+        let len = m * n;
+        DEPTH_HALVES.with(|halves| {
+            let mut halves = halves.borrow_mut();
+            if halves.len() < 2 * len {
+                halves.resize(2 * len, 0.0);
+            }
+            let sums = super::gemm_avx2::SendPtr(halves.as_mut_ptr());
+            let run = |part: usize| {
+                let (p0, p1) = if part == 0 { (0, half) } else { (half, k) };
+                let mut view = self;
+                // SAFETY: p0 < k, so these offsets stay inside A and B (lengths checked by
+                // `matmul_with` for the strides of the whole product); the depth shrinks to match.
+                unsafe {
+                    view.a = self.a.offset(p0 as isize * self.a_cs);
+                    view.b = self.b.offset(p0 as isize * self.b_rs);
+                }
+                view.ops.k = p1 - p0;
+                // SAFETY: half `part` of the buffer holds m·n floats, addressed column-major
+                // (column stride m, row stride 1), and is written by this part only while the
+                // calling thread holds the buffer's borrow.
+                unsafe {
+                    view.crate_block(
+                        (0, m, 0, n),
+                        sums.get().add(part * len),
+                        (m as isize, 1),
+                        false,
+                        (0.0, 1.0),
+                    )
+                };
+            };
+            if parts >= 2 {
+                crate::parallel::run_parts(2, &run);
+            } else {
+                run(0);
+                run(1);
+            }
+            let (first, second) = halves[..2 * len].split_at_mut(len);
+            super::elementwise::axpy(1.0, second, first);
+            // SAFETY: `stores_transposed` held, so the CPU has AVX2; `first` holds m·n floats and
+            // C (m×n, row stride n) is this view's own, not aliased by the buffer.
+            unsafe { super::gemm_avx2::transpose_into(first, m, n, self.c, n) };
+        });
+        if let Some(epilogue) = epilogue {
+            epilogue(0, m, 0, n);
+        }
     }
 
     /// Row `i`, columns `j0..j1` of C.
@@ -755,7 +820,40 @@ impl<'a> GemmView<'a> {
     }
 }
 
+/// Whether the `gemm` crate computes a product that [`stores_transposed`] as two sums over the
+/// halves of `k`, added at the end ([`GemmView::run_in_depth_halves`]): a batch's forward
+/// product `X·W` (`B` used as stored) large enough to be split (`m·k·n` ≥ [`PARALLEL_MACS`])
+/// whose weight has at least as many rows as columns (`k ≥ n > m`). Such a `W`'s fused update
+/// `W += s·Xᵀ·dY` goes to [`GemmKernel::Packed`] split by rows, so a forward product split by
+/// depth at the same row ([`depth_half`]) reads on each core the rows of `W` that core wrote in
+/// the previous update, where the usual split by columns moves half of `W` between the cores'
+/// caches twice per step (W1's 940 KB weight does not even fit one core's L2 on the AVX2
+/// machines measured; `docs/performance.md`, item 31). The rule depends on the product alone,
+/// never on the thread count, so the bits are the same on any number of threads.
+#[cfg(target_arch = "x86_64")]
+fn in_depth_halves(ops: &Operands<'_>) -> bool {
+    let (m, k, n) = (ops.m, ops.k, ops.n);
+    ops.trans_b == Transpose::No
+        && m < n
+        && k >= n
+        && m.saturating_mul(k).saturating_mul(n) >= PARALLEL_MACS
+}
+
+/// The first step of the second half of `k` in [`in_depth_halves`]: the row at which the packed
+/// kernel cuts the update of a `k × n` weight into two parts (whole tiles of its
+/// [`super::gemm_packed::MR`] rows), so that each half of the forward product reads the rows of
+/// `W` one part of the update wrote.
+#[cfg(target_arch = "x86_64")]
+fn depth_half(k: usize) -> usize {
+    let unit = super::gemm_packed::MR;
+    super::gemm_avx2::part_start(k, unit, 2.min(k.div_ceil(unit)), 1)
+}
+
 thread_local! {
+    #[cfg(target_arch = "x86_64")]
+    /// The two depth halves' column-major sums of [`GemmView::run_in_depth_halves`] (`2·m·n`
+    /// floats, on the thread that calls the product), grown to the largest product it has held.
+    static DEPTH_HALVES: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
     /// Per-thread scratch of [`GemmView::run_block_transposed`], grown to the largest block
     /// it has held (a batch-32 step's largest is 32×300 floats; never more than
     /// [`TRANSPOSED_MAX_ELEMENTS`]).
@@ -1166,7 +1264,9 @@ pub(crate) mod tests {
     }
 
     /// The column-major scratch path of [`stores_transposed`] gives the bits of the direct
-    /// path, whole or split, on the shapes it is chosen for.
+    /// path, whole or split, on the shapes it is chosen for (but for the forward products it
+    /// sums in depth halves, whose bits
+    /// `a_forward_product_in_depth_halves_adds_its_two_halves` checks).
     #[test]
     fn the_transposed_store_equals_the_direct_one_bit_for_bit() {
         let shapes = [
@@ -1197,6 +1297,10 @@ pub(crate) mod tests {
                 GemmView::new(ops, &mut c, false).run(kernel, parts, None);
                 c
             };
+            #[cfg(target_arch = "x86_64")]
+            if in_depth_halves(&ops) {
+                return;
+            }
             let direct = run(GemmKernel::CrateDirect, 1);
             for parts in [1, 2, 4] {
                 let transposed = run(GemmKernel::Crate, parts);
@@ -1280,5 +1384,123 @@ pub(crate) mod tests {
         assert_eq!(c, vec![3.0; 6]);
         empty(0.5, &mut c);
         assert_eq!(c, vec![1.5; 6]);
+    }
+
+    /// On AVX2 CPUs the forward products of W1–W3's layers at batch 32 are computed by the
+    /// crate in depth halves; their weight updates and input gradients, products too small to
+    /// split and layers with fewer inputs than outputs are not.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn forward_products_of_tall_weights_run_in_depth_halves() {
+        let none: [f32; 0] = [];
+        let with = |(m, k, n): (usize, usize, usize), trans_b| {
+            in_depth_halves(&Operands {
+                a: &none,
+                trans_a: Transpose::No,
+                b: &none,
+                trans_b,
+                m,
+                k,
+                n,
+            })
+        };
+        for shape in [
+            (32, 784, 300),
+            (32, 300, 100),
+            (32, 784, 100),
+            (32, 100, 100),
+        ] {
+            assert!(with(shape, Transpose::No), "{shape:?}");
+            assert!(!with(shape, Transpose::Yes), "{shape:?}");
+        }
+        for shape in [
+            (784, 32, 300), // the update's shape
+            (32, 100, 10),  // m ≥ n
+            (32, 100, 300), // k < n
+            (16, 64, 60),   // too small to split
+        ] {
+            assert!(!with(shape, Transpose::No), "{shape:?}");
+        }
+    }
+
+    /// The second half of the depth starts at the row where the packed kernel cuts the update
+    /// of the same weight (`k × n`, split in two by rows), so that each half of the forward
+    /// product reads the rows one part of the update wrote.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn depth_halves_meet_where_the_update_is_split() {
+        use crate::kernels::gemm_packed::{MR, NR};
+        for (k, n) in [(784, 300), (300, 100), (784, 100), (603, 101), (100, 100)] {
+            let cut = std::sync::Mutex::new(Vec::new());
+            crate::kernels::gemm_avx2::in_blocks((k, n), (MR, NR), 2, None, &|rows, _| {
+                cut.lock().unwrap().push(rows.start)
+            });
+            let mut starts = cut.into_inner().unwrap();
+            starts.sort();
+            assert_eq!(starts, vec![0, depth_half(k)], "k = {k}, n = {n}");
+        }
+    }
+
+    /// Where the crate runs its AVX2 kernels, a batch's forward product through a tall weight is
+    /// the sum of the crate's products over the two halves of `k`, added with one rounding, on
+    /// one thread or split; it differs from the crate's straight product.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn a_forward_product_in_depth_halves_adds_its_two_halves() {
+        if !crate_runs_avx2() {
+            return;
+        }
+        let (m, k, n) = (32, 784, 300);
+        let (a, b) = test_operands(m, k, n);
+        let half = depth_half(k);
+        let part = |p0: usize, p1: usize| {
+            let a_part: Vec<f32> = (0..m)
+                .flat_map(|i| a[i * k + p0..i * k + p1].to_vec())
+                .collect();
+            let mut c = vec![0.0f32; m * n];
+            matmul_with(
+                GemmKernel::CrateDirect,
+                &a_part,
+                Transpose::No,
+                &b[p0 * n..p1 * n],
+                Transpose::No,
+                m,
+                p1 - p0,
+                n,
+                &mut c,
+                false,
+            );
+            c
+        };
+        let halves: Vec<f32> = part(0, half)
+            .iter()
+            .zip(&part(half, k))
+            .map(|(x, y)| x + y)
+            .collect();
+        let straight = part(0, k);
+        for parts in [1, 2] {
+            let mut got = vec![0.0f32; m * n];
+            let ops = Operands {
+                a: &a,
+                trans_a: Transpose::No,
+                b: &b,
+                trans_b: Transpose::No,
+                m,
+                k,
+                n,
+            };
+            GemmView::new(ops, &mut got, false).run(GemmKernel::Crate, parts, None);
+            assert!(
+                got.iter()
+                    .zip(&halves)
+                    .all(|(x, y)| x.to_bits() == y.to_bits()),
+                "{parts} parts"
+            );
+            assert!(
+                got.iter()
+                    .zip(&straight)
+                    .any(|(x, y)| x.to_bits() != y.to_bits())
+            );
+        }
     }
 }

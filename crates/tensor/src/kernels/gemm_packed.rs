@@ -27,9 +27,9 @@ use std::arch::x86_64::*;
 use std::cell::RefCell;
 
 /// Rows of a micro-tile.
-const MR: usize = 6;
+pub(crate) const MR: usize = 6;
 /// Columns of a micro-tile (two ymm vectors).
-const NR: usize = 16;
+pub(crate) const NR: usize = 16;
 /// Rows of a packed A block (a multiple of `MR`): 288 KiB of L2 for a 512-deep block.
 const MC: usize = 144;
 /// Columns of a packed B block (a multiple of `NR`): 2 MiB for a 512-deep block.
