@@ -404,7 +404,7 @@ fn gemm_matches_triple_loop_in_all_three_forms_and_edge_sizes() {
 
 #[test]
 fn large_gemm_is_correct_when_threaded() {
-    // Above PARALLEL_MACS (each kernel's own) the product is split across threads.
+    // Above `parallel_macs()` (2^18 or 2^19 multiply-adds) the product is split across threads.
     check_gemm(256, 256, 256, Transpose::No, Transpose::No, false);
     check_gemm(256, 256, 256, Transpose::Yes, Transpose::No, true);
     check_gemm(200, 300, 170, Transpose::No, Transpose::Yes, true);

@@ -24,10 +24,27 @@ pub enum Transpose {
     Yes,
 }
 
-/// Multiply-add counts (`m·k·n`) at or above which the product is split into one block of `C`
-/// per thread ([`crate::parallel::threads`]). Below it, handing a block to another thread costs more than it saves
-/// (measured in `docs/performance.md`).
+/// Multiply-add counts (`m·k·n`) at or above which the product is split into blocks of `C`
+/// shared by the threads ([`crate::parallel::threads`]) on CPUs with AVX-512 (and off x86-64).
+/// Below it, handing a block to another thread costs more than it saves (measured in
+/// `docs/performance.md`). See [`parallel_macs`] for the threshold in effect.
 pub const PARALLEL_MACS: usize = 1 << 18;
+
+/// [`PARALLEL_MACS`] for CPUs with AVX2 and FMA but not AVX-512: a batch-32 product through a
+/// 100×100 weight (320k multiply-adds) stays on one thread, which made W3's unfrozen epochs 12 %
+/// faster at 2 threads on a Zen 2 core (`docs/performance.md`, item 31).
+pub const PARALLEL_MACS_AVX2: usize = 1 << 19;
+
+/// The multiply-add count from which this CPU splits a product across threads:
+/// [`PARALLEL_MACS_AVX2`] where the `gemm` crate runs its AVX2 kernels, [`PARALLEL_MACS`]
+/// elsewhere. It depends on the CPU alone, never on the thread count.
+pub fn parallel_macs() -> usize {
+    if crate_runs_avx2() {
+        PARALLEL_MACS_AVX2
+    } else {
+        PARALLEL_MACS
+    }
+}
 
 /// `C = op(A) · op(B)` (or `C += op(A) · op(B)` when `accumulate`), all row-major, by the
 /// [`GemmKernel::for_product`] kernel.
@@ -393,11 +410,11 @@ fn check_and_trivial(op: &str, ops: Operands<'_>, c: &mut [f32], accumulate: boo
 }
 
 /// How many blocks a product is cut into: [`blocks_per_thread`] per thread from
-/// [`PARALLEL_MACS`] multiply-adds on, otherwise one. The packed kernel takes one per thread
+/// [`parallel_macs`] multiply-adds on, otherwise one. The packed kernel takes one per thread
 /// of these (see `GemmView::run`).
 fn parts_for(m: usize, k: usize, n: usize) -> usize {
     let threads = crate::parallel::threads();
-    if threads > 1 && m * n * k >= PARALLEL_MACS {
+    if threads > 1 && m * n * k >= parallel_macs() {
         blocks_per_thread() * threads
     } else {
         1
@@ -822,7 +839,7 @@ impl<'a> GemmView<'a> {
 
 /// Whether the `gemm` crate computes a product that [`stores_transposed`] as two sums over the
 /// halves of `k`, added at the end ([`GemmView::run_in_depth_halves`]): a batch's forward
-/// product `X·W` (`B` used as stored) large enough to be split (`m·k·n` ≥ [`PARALLEL_MACS`])
+/// product `X·W` (`B` used as stored) large enough to be split (`m·k·n` ≥ [`parallel_macs`])
 /// whose weight has at least as many rows as columns (`k ≥ n > m`). Such a `W`'s fused update
 /// `W += s·Xᵀ·dY` goes to [`GemmKernel::Packed`] split by rows, so a forward product split by
 /// depth at the same row ([`depth_half`]) reads on each core the rows of `W` that core wrote in
@@ -836,7 +853,7 @@ fn in_depth_halves(ops: &Operands<'_>) -> bool {
     ops.trans_b == Transpose::No
         && m < n
         && k >= n
-        && m.saturating_mul(k).saturating_mul(n) >= PARALLEL_MACS
+        && m.saturating_mul(k).saturating_mul(n) >= parallel_macs()
 }
 
 /// The first step of the second half of `k` in [`in_depth_halves`]: the row at which the packed
@@ -1386,9 +1403,9 @@ pub(crate) mod tests {
         assert_eq!(c, vec![1.5; 6]);
     }
 
-    /// On AVX2 CPUs the forward products of W1–W3's layers at batch 32 are computed by the
-    /// crate in depth halves; their weight updates and input gradients, products too small to
-    /// split and layers with fewer inputs than outputs are not.
+    /// On AVX2 CPUs the forward products of W1–W3's first layers at batch 32 are computed by
+    /// the crate in depth halves; their weight updates and input gradients, products too small
+    /// to split and layers with fewer inputs than outputs are not.
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn forward_products_of_tall_weights_run_in_depth_halves() {
@@ -1408,7 +1425,7 @@ pub(crate) mod tests {
             (32, 784, 300),
             (32, 300, 100),
             (32, 784, 100),
-            (32, 100, 100),
+            (32, 300, 300),
         ] {
             assert!(with(shape, Transpose::No), "{shape:?}");
             assert!(!with(shape, Transpose::Yes), "{shape:?}");
@@ -1421,6 +1438,12 @@ pub(crate) mod tests {
         ] {
             assert!(!with(shape, Transpose::No), "{shape:?}");
         }
+        // 320k multiply-adds: split (and so in depth halves) only where the threshold is 2^18.
+        assert_eq!(
+            with((32, 100, 100), Transpose::No),
+            32 * 100 * 100 >= parallel_macs()
+        );
+        assert_eq!(crate_runs_avx2(), parallel_macs() == PARALLEL_MACS_AVX2);
     }
 
     /// The second half of the depth starts at the row where the packed kernel cuts the update
