@@ -10,7 +10,9 @@
 //! cost no transpose of their own. For outputs of 16 or 32 rows (a batch) the crate computes
 //! each block of `C` column-major into per-thread scratch memory, which is then
 //! transposed into `C` in 8×8 register tiles: the crate's 16×6 micro-kernel then spans the
-//! batch exactly (same bits, 10–40 % faster products; see [`GemmKernel::Crate`]). All
+//! batch exactly (same bits, 10–40 % faster products; see [`GemmKernel::Crate`]); a batch's
+//! forward product through a tall weight is formed there as two crate products over the halves
+//! of `k`, so that two threads split it the way the weight's update is split. All
 //! kernels split large products into blocks of `C` claimed by the threads of
 //! [`crate::parallel`], and run the same epilogue on each finished block.
 //! `docs/performance.md` records the measurements behind the choice.
@@ -88,7 +90,10 @@ pub enum GemmKernel {
     /// block when a product is split across threads). On AVX2 CPUs, a product that overwrites
     /// a `C` of 16 or 32 rows is computed column-major into per-thread scratch and transposed
     /// into `C` (bit-identical to [`GemmKernel::CrateDirect`], and 10–40 % faster at batch
-    /// 32: `docs/performance.md`, item 20). The default ([`GemmKernel::for_product`]).
+    /// 32: `docs/performance.md`, item 20), except that a forward product through a tall weight
+    /// (`k ≥ n > m`, large enough to split) is summed there as two crate products over the
+    /// halves of `k`, added at the end, on any number of threads (item 31). The default
+    /// ([`GemmKernel::for_product`]).
     Crate,
     /// The `gemm` crate writing straight into the row-major `C` for every product, without
     /// the column-major scratch path [`GemmKernel::Crate`] takes for batch-16/32 outputs:
