@@ -867,8 +867,7 @@ fn in_depth_halves(ops: &Operands<'_>) -> bool {
 /// `W` one part of the update wrote.
 #[cfg(target_arch = "x86_64")]
 fn depth_half(k: usize) -> usize {
-    let unit = super::gemm_packed::MR;
-    super::gemm_avx2::part_start(k, unit, 2.min(k.div_ceil(unit)), 1)
+    super::gemm_avx2::second_half_start(k, super::gemm_packed::MR)
 }
 
 thread_local! {

@@ -412,6 +412,13 @@ pub(crate) fn part_start(len: usize, unit: usize, parts: usize, p: usize) -> usi
     (p * len.div_ceil(unit) / parts * unit).min(len)
 }
 
+/// Where the second of two parts starts when `len` rows are cut into whole `unit`s
+/// ([`in_blocks`]' cut into two): the row at which a weight's update is split, and so where the
+/// depth halves of its forward product meet (`gemm.rs` and `gemm_avx512.rs`).
+pub(crate) fn second_half_start(len: usize, unit: usize) -> usize {
+    part_start(len, unit, 2.min(len.div_ceil(unit)), 1)
+}
+
 /// Cuts an `m×n` `C` into up to `parts` blocks (whole units of `unit_rows` rows when `m ≥ n`,
 /// of `unit_cols` columns otherwise, spread evenly) and runs `block(rows, cols)` and then
 /// `epilogue(i0, i1, j0, j1)` on each, shared between this thread and the helper threads

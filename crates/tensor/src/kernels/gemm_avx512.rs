@@ -28,7 +28,7 @@
 //! of a different summation order.
 
 use super::gemm::{Operands, Transpose};
-use super::gemm_avx2::{SendPtr, Store, in_blocks, part_start};
+use super::gemm_avx2::{SendPtr, Store, in_blocks, second_half_start};
 use std::arch::x86_64::*;
 use std::cell::RefCell;
 
@@ -88,7 +88,7 @@ fn in_depth_halves(ops: &Operands<'_>, store: Store) -> bool {
 /// tiles), so that each half of the forward product reads the rows of `W` one part of the
 /// update wrote.
 fn depth_half(k: usize) -> usize {
-    part_start(k, MR, 2.min(k.div_ceil(MR)), 1)
+    second_half_start(k, MR)
 }
 
 /// The depth of `k`'s blocks: as few as blocks of at most `max` allow, of equal depth (so that
