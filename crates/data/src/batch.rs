@@ -4,6 +4,7 @@ use crate::{DataError, Dataset, Features, Targets};
 use rand::seq::SliceRandom;
 use rand::{SeedableRng, rngs::StdRng};
 use strata_tensor::Tensor;
+use strata_tensor::kernels::convert::{Stores, gather_bytes_to_f32};
 use strata_tensor::kernels::prefetch;
 
 /// The order in which an epoch visits the samples.
@@ -108,12 +109,20 @@ impl<'d> Batches<'d> {
 
     /// Writes the next batch into `batch`; returns `false` at the end of the epoch.
     pub fn fill(&mut self, batch: &mut Batch) -> bool {
+        self.fill_with(batch, Stores::Cached)
+    }
+
+    /// [`Batches::fill`], writing byte features with `stores`: [`Stores::Streaming`] for a
+    /// batch that kernels split across cores read next (`fit` does so when its step splits).
+    /// The bits are the same either way.
+    pub fn fill_with(&mut self, batch: &mut Batch, stores: Stores) -> bool {
         let Some(range) = self.advance() else {
             return false;
         };
         let end = range.end;
         // Every index of the order is a sample of the dataset.
-        self.dataset.fill_batch_unchecked(&self.order[range], batch);
+        self.dataset
+            .fill_batch_unchecked(&self.order[range], batch, stores);
         // Start fetching the next batch's rows (random places of a dataset far larger than the
         // caches) so that they arrive while this step computes; when the step's own traffic
         // evicts them again, the prefetch at the top of the next call still overlaps the loads.
@@ -139,18 +148,29 @@ impl Dataset {
     /// form of [`Batches::fill`], for callers that gather batches in their own order or on
     /// several threads. The batch is left unchanged when an index is out of range.
     pub fn fill_batch(&self, indices: &[usize], batch: &mut Batch) -> Result<(), DataError> {
+        self.fill_batch_with(indices, batch, Stores::Cached)
+    }
+
+    /// [`Dataset::fill_batch`], writing byte features with `stores` (see
+    /// [`Batches::fill_with`]). The bits are the same either way.
+    pub fn fill_batch_with(
+        &self,
+        indices: &[usize],
+        batch: &mut Batch,
+        stores: Stores,
+    ) -> Result<(), DataError> {
         if let Some(&bad) = indices.iter().find(|&&i| i >= self.len()) {
             return Err(DataError::InvalidArgument(format!(
                 "sample index {bad} is outside a dataset of {} samples",
                 self.len()
             )));
         }
-        self.fill_batch_unchecked(indices, batch);
+        self.fill_batch_unchecked(indices, batch, stores);
         Ok(())
     }
 
-    /// [`Dataset::fill_batch`] for indices known to be in range.
-    fn fill_batch_unchecked(&self, indices: &[usize], batch: &mut Batch) {
+    /// [`Dataset::fill_batch_with`] for indices known to be in range.
+    fn fill_batch_unchecked(&self, indices: &[usize], batch: &mut Batch, stores: Stores) {
         let l = self.sample_len();
         let n = indices.len();
         let sample_shape = self.sample_shape();
@@ -172,11 +192,7 @@ impl Dataset {
         let out = batch.inputs.as_mut_slice();
         match self.features() {
             Features::Bytes { data, scale } => {
-                for (row, &i) in out.chunks_exact_mut(l).zip(indices) {
-                    for (o, &b) in row.iter_mut().zip(&data[i * l..(i + 1) * l]) {
-                        *o = b as f32 * scale;
-                    }
-                }
+                gather_bytes_to_f32(data, l, indices, *scale, out, stores);
             }
             Features::Floats(data) => {
                 for (row, &i) in out.chunks_exact_mut(l).zip(indices) {

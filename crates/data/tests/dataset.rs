@@ -2,6 +2,7 @@
 
 use strata_data::{Batch, Dataset, Order};
 use strata_tensor::Tensor;
+use strata_tensor::kernels::convert::Stores;
 
 fn toy(n: usize) -> Dataset {
     // Sample i has pixels [i, i+1, i+2, i+3] (2×2) and label i % 10.
@@ -170,4 +171,36 @@ fn next_indices_walks_the_same_batches_as_fill() {
     }
     assert_eq!(count, 7);
     assert!(!b.fill(&mut from_fill));
+}
+
+#[test]
+fn streaming_stores_give_the_same_batches_as_cached_ones() {
+    // Wide samples (28×28 bytes, scaled by 1/255) so that the vector body of the streaming
+    // conversion runs, with its unaligned head and tail.
+    let n = 37;
+    let pixels: Vec<u8> = (0..n * 784).map(|i| (i * 131 + 17) as u8).collect();
+    let data = Dataset::from_bytes(pixels, &[28, 28], (0..n as u32).collect())
+        .unwrap()
+        .scaled(1.0 / 255.0);
+    let mut a = data.batches(8, Order::Shuffled { seed: 5 }, 2).unwrap();
+    let mut b = data.batches(8, Order::Shuffled { seed: 5 }, 2).unwrap();
+    let (mut cached, mut streamed, mut gathered) =
+        (Batch::default(), Batch::default(), Batch::default());
+    let mut count = 0;
+    while a.fill(&mut cached) {
+        assert!(b.fill_with(&mut streamed, Stores::Streaming));
+        let bits = |t: &Tensor| t.as_slice().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&streamed.inputs), bits(&cached.inputs));
+        assert_eq!(streamed.labels, cached.labels);
+        data.fill_batch_with(&cached.labels, &mut gathered, Stores::Streaming)
+            .unwrap();
+        assert_eq!(bits(&gathered.inputs), bits(&cached.inputs));
+        count += 1;
+    }
+    assert_eq!(count, 5);
+    assert!(!b.fill_with(&mut streamed, Stores::Streaming));
+    let err = data
+        .fill_batch_with(&[0, n], &mut gathered, Stores::Streaming)
+        .unwrap_err();
+    assert!(err.to_string().contains(&n.to_string()), "{err}");
 }

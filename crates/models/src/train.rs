@@ -12,6 +12,7 @@ use strata_data::{Batch, Dataset, Order};
 use strata_layers::{Layer, Mode};
 use strata_optim::{Optimizer, OptimizerConfig};
 use strata_tensor::Tensor;
+use strata_tensor::kernels::convert::Stores;
 
 /// What `compile` sets up: the optimizer (with its state), the loss and the metrics.
 #[derive(Clone, Debug)]
@@ -281,10 +282,10 @@ impl Sequential {
             cb.on_train_begin(self)?;
         }
         let steps = data.len().div_ceil(options.batch_size);
-        // The step's batch, and the next one, gathered on a helper thread while the step runs
-        // (`parallel::alongside`; on this thread after the step when there is no helper).
+        // The step's batch, reused: gathered at the start of each step, with streaming stores
+        // when the step splits its kernels across threads (another core then reads part of
+        // it; `Stores::Streaming`).
         let mut batch = Batch::default();
-        let mut next = Batch::default();
         // Split the step's kernels across threads or not, as measured (`Splitting`).
         let mut chooser = Chooser::new(options.splitting, strata_tensor::parallel::threads());
         for epoch in 0..options.epochs {
@@ -304,34 +305,23 @@ impl Sequential {
                 .as_ref()
                 .map(|c| (c.loss, c.metrics.clone()))
                 .expect("compiled");
-            let mut step = 0;
             // Reused every step (its keys are set once).
             let mut batch_logs = Logs::default();
-            let mut more = batches.fill(&mut batch);
-            while more {
+            for step in 0..batches.steps() {
                 for cb in options.callbacks.iter_mut() {
                     cb.on_batch_begin(step, self)?;
                 }
-                let upcoming = batches.next_indices();
-                more = upcoming.is_some();
                 let started = Instant::now();
-                let serial = chooser.serial();
-                let mut run_step = || match upcoming {
-                    Some(rows) => {
-                        // The next batch and how its gathering went.
-                        let gathered = Mutex::new((&mut next, Ok(())));
-                        let gather = || {
-                            let (next_batch, outcome) = &mut *lock(&gathered);
-                            *outcome = data.fill_batch(rows, next_batch);
-                        };
-                        let step_result =
-                            strata_tensor::parallel::alongside(&gather, || self.train_step(&batch));
-                        gathered.into_inner().unwrap_or_else(|e| e.into_inner()).1?;
-                        step_result
-                    }
-                    None => self.train_step(&batch),
+                let mut run_step = || {
+                    let stores = if strata_tensor::parallel::threads() == 1 {
+                        Stores::Cached
+                    } else {
+                        Stores::Streaming
+                    };
+                    batches.fill_with(&mut batch, stores);
+                    self.train_step(&batch)
                 };
-                let (loss, predictions) = if serial {
+                let (loss, predictions) = if chooser.serial() {
                     strata_tensor::parallel::serially(run_step)
                 } else {
                     run_step()
@@ -351,9 +341,6 @@ impl Sequential {
                 for cb in options.callbacks.iter_mut() {
                     cb.on_batch_end(step, &batch_logs, self)?;
                 }
-                step += 1;
-                // The gathered batch becomes the step's; the old one is refilled next.
-                std::mem::swap(&mut batch, &mut next);
                 if self.stop_training {
                     break;
                 }

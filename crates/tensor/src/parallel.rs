@@ -17,10 +17,6 @@
 //!
 //! [`serially`] keeps the kernels of a closure on the calling thread (`fit` uses it when a
 //! step measures faster that way).
-//!
-//! [`alongside`] gives the first helper one small background job (the next training batch's
-//! gathering) that it runs only while no kernel has posted parts to it; kernels split as usual
-//! meanwhile, the caller claiming the parts the busy helper does not take.
 
 use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
@@ -150,23 +146,11 @@ impl<J: Copy> Channel<J> {
 struct Slot {
     /// Parts of a [`run_parts`] call.
     parts: Channel<Job>,
-    /// A job of [`alongside`], taken only when no parts are posted.
-    background: Channel<Background>,
     sleeping: AtomicBool,
     thread: OnceLock<Thread>,
     /// Set by the helper once its thread runs its loop.
     started: AtomicBool,
 }
-
-/// A job posted by [`alongside`] (the closure on the caller's stack, lifetime erased).
-#[derive(Clone, Copy)]
-struct Background {
-    work: *const (dyn Fn() + Sync),
-}
-
-// SAFETY: `work` points to a `Sync` closure that `alongside` keeps alive until the helper has
-// reported done (or the caller took the job back); only shared access is made through it.
-unsafe impl Send for Background {}
 
 impl Slot {
     /// Unparks the helper if it went to sleep (after a job was posted).
@@ -182,8 +166,6 @@ impl Slot {
 struct Helpers {
     slots: Vec<Arc<Slot>>,
     busy: AtomicBool,
-    /// Held by the one [`alongside`] call that owns the first helper's background slot.
-    background_busy: AtomicBool,
 }
 
 thread_local! {
@@ -208,8 +190,7 @@ fn pool_threads() -> usize {
 }
 
 /// Runs `f` with every kernel it calls kept whole on this thread: [`threads`] answers 1 (so
-/// kernels do not cut their work), [`run_parts`] runs all parts here and [`alongside`] runs
-/// its background job here after the foreground. Results are unchanged, since kernels give
+/// kernels do not cut their work) and [`run_parts`] runs all parts here. Results are unchanged, since kernels give
 /// the same bits on any thread count; only the helpers stay out. Calls may nest; the previous
 /// setting is restored when `f` returns or unwinds.
 ///
@@ -234,7 +215,6 @@ fn helpers() -> &'static Helpers {
         for i in 0..count {
             let slot = Arc::new(Slot {
                 parts: Channel::new(),
-                background: Channel::new(),
                 sleeping: AtomicBool::new(false),
                 thread: OnceLock::new(),
                 started: AtomicBool::new(false),
@@ -256,7 +236,6 @@ fn helpers() -> &'static Helpers {
         Helpers {
             slots,
             busy: AtomicBool::new(false),
-            background_busy: AtomicBool::new(false),
         }
     })
 }
@@ -276,16 +255,6 @@ fn helper_loop(slot: &Slot) {
             polls = 0;
             continue;
         }
-        if let Some(job) = slot.background.try_claim() {
-            // SAFETY: the caller of `alongside` posted this job and does not return before it
-            // sees DONE, so the closure behind the pointer is alive.
-            let work = unsafe { &*job.work };
-            slot.background
-                .finish(catch_unwind(AssertUnwindSafe(work)).err());
-            last_work = Instant::now();
-            polls = 0;
-            continue;
-        }
         polls = polls.wrapping_add(1);
         if !polls.is_multiple_of(64) {
             std::hint::spin_loop();
@@ -297,7 +266,7 @@ fn helper_loop(slot: &Slot) {
             continue;
         }
         slot.sleeping.store(true, Ordering::SeqCst);
-        if !slot.parts.is_posted() && !slot.background.is_posted() {
+        if !slot.parts.is_posted() {
             thread::park();
         }
         slot.sleeping.store(false, Ordering::SeqCst);
@@ -314,55 +283,6 @@ pub fn start_helpers() {
         while !slot.started.load(Ordering::Acquire) {
             thread::yield_now();
         }
-    }
-}
-
-/// Runs `background` on a helper thread while this thread runs `foreground`, and returns
-/// `foreground`'s result once both are done.
-///
-/// The helper takes `background` only while no kernel has posted parts to it, and a kernel
-/// that splits its work while the helper is busy with `background` simply claims more parts
-/// itself ([`run_parts`]), so `foreground` may use every kernel as usual. If the helper has
-/// not started `background` by the time `foreground` returns, this thread runs it. With no
-/// helper (one thread), from a helper thread, inside [`serially`], or while another call has
-/// the background slot, `background` runs on this thread after `foreground`. Meant for small
-/// independent work that can hide in the helper's idle moments, such as gathering the next
-/// batch while a training step runs. A panic in either is propagated after both have
-/// finished.
-pub fn alongside<R>(background: &(dyn Fn() + Sync), foreground: impl FnOnce() -> R) -> R {
-    // The first helper's background channel, if this call can have it.
-    let helpers = helpers();
-    let owned = helpers.slots.first().filter(|_| {
-        !IS_HELPER.with(|h| h.get())
-            && !SERIAL.with(|s| s.get())
-            && helpers
-                .background_busy
-                .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-                .is_ok()
-    });
-    let Some(slot) = owned else {
-        let result = foreground();
-        background();
-        return result;
-    };
-    // SAFETY: only the lifetime is erased; this function waits below until the helper can no
-    // longer use `background` before it returns or unwinds.
-    let erased: *const (dyn Fn() + Sync) = unsafe {
-        std::mem::transmute::<*const (dyn Fn() + Sync + '_), *const (dyn Fn() + Sync)>(background)
-    };
-    slot.background.post(Background { work: erased });
-    slot.wake();
-    let result = catch_unwind(AssertUnwindSafe(foreground));
-    let panic = if slot.background.take_back() {
-        // Not started: run it here.
-        catch_unwind(AssertUnwindSafe(background)).err()
-    } else {
-        slot.background.wait_done()
-    };
-    helpers.background_busy.store(false, Ordering::Release);
-    match (result, panic) {
-        (Err(payload), _) | (Ok(_), Some(payload)) => resume_unwind(payload),
-        (Ok(result), None) => result,
     }
 }
 
@@ -454,127 +374,33 @@ mod tests {
     }
 
     #[test]
-    fn alongside_runs_both_once_while_the_foreground_splits_kernels() {
-        for round in 0..200 {
-            let background_runs = AtomicUsize::new(0);
-            let parts_run = AtomicUsize::new(0);
-            let result = alongside(
-                &|| {
-                    background_runs.fetch_add(1, Ordering::Relaxed);
-                },
-                || {
-                    // The foreground's own splits still complete whoever runs the background.
-                    for _ in 0..3 {
-                        run_parts(4, &|_| {
-                            parts_run.fetch_add(1, Ordering::Relaxed);
-                        });
-                    }
-                    round * 2
-                },
-            );
-            assert_eq!(result, round * 2);
-            assert_eq!(background_runs.load(Ordering::Relaxed), 1);
-            assert_eq!(parts_run.load(Ordering::Relaxed), 12);
-        }
-    }
-
-    #[test]
-    fn serially_keeps_every_part_and_the_background_on_the_calling_thread() {
+    fn serially_keeps_every_part_on_the_calling_thread() {
         let me = thread::current().id();
         let outside = threads();
         for _ in 0..50 {
             let order = Mutex::new(Vec::new());
             let result = serially(|| {
                 assert_eq!(threads(), 1);
-                alongside(
-                    &|| {
-                        assert_eq!(thread::current().id(), me);
-                        order.lock().unwrap().push("background");
-                    },
-                    || {
-                        run_parts(6, &|p| {
-                            assert_eq!(thread::current().id(), me);
-                            order
-                                .lock()
-                                .unwrap()
-                                .push(["p0", "p1", "p2", "p3", "p4", "p5"][p]);
-                        });
-                        // Nested: still serial inside, and after.
-                        serially(|| assert_eq!(threads(), 1));
-                        assert_eq!(threads(), 1);
-                        7
-                    },
-                )
+                run_parts(6, &|p| {
+                    assert_eq!(thread::current().id(), me);
+                    order
+                        .lock()
+                        .unwrap()
+                        .push(["p0", "p1", "p2", "p3", "p4", "p5"][p]);
+                });
+                // Nested: still serial inside, and after.
+                serially(|| assert_eq!(threads(), 1));
+                assert_eq!(threads(), 1);
+                7
             });
             assert_eq!(result, 7);
-            assert_eq!(
-                *order.lock().unwrap(),
-                ["p0", "p1", "p2", "p3", "p4", "p5", "background"]
-            );
+            assert_eq!(*order.lock().unwrap(), ["p0", "p1", "p2", "p3", "p4", "p5"]);
             assert_eq!(threads(), outside);
         }
         // Restored after a panic too.
         let caught = catch_unwind(|| serially(|| panic!("inside")));
         assert!(caught.is_err());
         assert_eq!(threads(), outside);
-    }
-
-    #[test]
-    fn nested_and_concurrent_alongside_calls_complete() {
-        let total = AtomicUsize::new(0);
-        thread::scope(|s| {
-            for _ in 0..3 {
-                s.spawn(|| {
-                    for _ in 0..100 {
-                        alongside(
-                            &|| {
-                                total.fetch_add(1, Ordering::Relaxed);
-                            },
-                            || {
-                                alongside(
-                                    &|| {
-                                        total.fetch_add(1, Ordering::Relaxed);
-                                    },
-                                    || total.fetch_add(1, Ordering::Relaxed),
-                                )
-                            },
-                        );
-                    }
-                });
-            }
-        });
-        assert_eq!(total.load(Ordering::Relaxed), 3 * 100 * 3);
-    }
-
-    #[test]
-    fn a_panic_alongside_is_propagated_after_both_finish() {
-        let finished = AtomicUsize::new(0);
-        let background_fails = catch_unwind(AssertUnwindSafe(|| {
-            alongside(&|| panic!("background fails"), || {
-                thread::sleep(Duration::from_millis(2));
-                finished.fetch_add(1, Ordering::Relaxed);
-            })
-        }));
-        assert!(background_fails.is_err());
-        assert_eq!(finished.load(Ordering::Relaxed), 1);
-        let foreground_fails = catch_unwind(AssertUnwindSafe(|| {
-            alongside(
-                &|| {
-                    thread::sleep(Duration::from_millis(2));
-                    finished.fetch_add(1, Ordering::Relaxed);
-                },
-                || panic!("foreground fails"),
-            )
-        }));
-        assert!(foreground_fails.is_err());
-        assert_eq!(finished.load(Ordering::Relaxed), 2);
-        // Both mechanisms are usable afterwards.
-        assert_eq!(alongside(&|| {}, || 7), 7);
-        let hits = AtomicUsize::new(0);
-        run_parts(2, &|_| {
-            hits.fetch_add(1, Ordering::Relaxed);
-        });
-        assert_eq!(hits.load(Ordering::Relaxed), 2);
     }
 
     #[test]

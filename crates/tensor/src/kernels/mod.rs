@@ -11,6 +11,7 @@
 use std::sync::OnceLock;
 
 pub mod activation;
+pub mod convert;
 pub mod elementwise;
 pub mod gemm;
 #[cfg(target_arch = "x86_64")]
