@@ -250,6 +250,68 @@ fn bench_batch_gathering(c: &mut Criterion) {
     group.finish();
 }
 
+/// `Batches::fill_with` for batches of 32 shuffled 28×28 `u8` images, with ordinary and with
+/// streaming stores, when between calls both cores read half of each row of the batch (as
+/// the depth halves of a split first product do): the case `fit`'s streaming stores are for
+/// (`docs/performance.md`, item 32). Two dataset sizes: W3's 11,900 images (9 MB, within the
+/// L3 of the machines measured) and W1's 55,000 (43 MB). Only the fill is timed; with one
+/// thread both halves are read on this core.
+fn bench_batch_gathering_read_on_two_cores(c: &mut Criterion) {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use strata::data::{Batch, Dataset, Order};
+    use strata_tensor::kernels::convert::Stores;
+    strata_tensor::parallel::start_helpers();
+    let mut group = c.benchmark_group("data");
+    for n in [11_900usize, 55_000] {
+        let pixels: Vec<u8> = (0..n * 784).map(|i| (i * 7919 % 251) as u8).collect();
+        let labels: Vec<u32> = (0..n).map(|i| (i % 10) as u32).collect();
+        let data = Dataset::from_bytes(pixels, &[28, 28], labels).expect("valid dataset");
+        for (name, stores) in [("cached", Stores::Cached), ("streaming", Stores::Streaming)] {
+            group.bench_function(
+                BenchmarkId::new(
+                    "fill batch 32, read on two cores",
+                    format!("{name}, {n} images"),
+                ),
+                |bench| {
+                    bench.iter_custom(|iters| {
+                        let mut batch = Batch::default();
+                        let mut epoch = 0;
+                        let mut batches = data
+                            .batches(32, Order::Shuffled { seed: 1 }, epoch)
+                            .unwrap();
+                        let mut total = std::time::Duration::ZERO;
+                        for _ in 0..iters {
+                            let start = std::time::Instant::now();
+                            let filled = batches.fill_with(&mut batch, stores);
+                            total += start.elapsed();
+                            if !filled {
+                                epoch += 1;
+                                batches = data
+                                    .batches(32, Order::Shuffled { seed: 1 }, epoch)
+                                    .unwrap();
+                                continue;
+                            }
+                            // Each part sums its half of every row, as a depth half reads it.
+                            let x = batch.inputs.as_slice();
+                            let sums = [AtomicU32::new(0), AtomicU32::new(0)];
+                            strata_tensor::parallel::run_parts(2, &|p| {
+                                let s: f32 = x
+                                    .chunks_exact(784)
+                                    .map(|row| row[p * 392..(p + 1) * 392].iter().sum::<f32>())
+                                    .sum();
+                                sums[p].store(s.to_bits(), Ordering::Relaxed);
+                            });
+                            black_box(&sums);
+                        }
+                        total
+                    });
+                },
+            );
+        }
+    }
+    group.finish();
+}
+
 /// One optimizer step on W1's first kernel (784×300), for each per-element rule and
 /// instruction set: the update pass of the adaptive optimizers (memory-bound once vectorized).
 fn bench_optimizer_updates(c: &mut Criterion) {
@@ -330,6 +392,7 @@ criterion_group!(
     bench_activations,
     bench_softmax_and_batch_norm,
     bench_batch_gathering,
+    bench_batch_gathering_read_on_two_cores,
     bench_optimizer_updates
 );
 criterion_main!(benches);
