@@ -4,7 +4,7 @@ use crate::{DataError, Dataset, Features, Targets};
 use rand::seq::SliceRandom;
 use rand::{SeedableRng, rngs::StdRng};
 use strata_tensor::Tensor;
-use strata_tensor::kernels::convert::{Stores, gather_bytes_to_f32};
+use strata_tensor::kernels::convert::{Stores, gather_bytes_to_f32, gather_f32};
 use strata_tensor::kernels::prefetch;
 
 /// The order in which an epoch visits the samples.
@@ -112,7 +112,7 @@ impl<'d> Batches<'d> {
         self.fill_with(batch, Stores::Cached)
     }
 
-    /// [`Batches::fill`], writing byte features with `stores`: [`Stores::Streaming`] for a
+    /// [`Batches::fill`], writing the inputs with `stores`: [`Stores::Streaming`] for a
     /// batch that kernels split across cores read next (`fit` does so when its step splits).
     /// The bits are the same either way.
     pub fn fill_with(&mut self, batch: &mut Batch, stores: Stores) -> bool {
@@ -151,7 +151,7 @@ impl Dataset {
         self.fill_batch_with(indices, batch, Stores::Cached)
     }
 
-    /// [`Dataset::fill_batch`], writing byte features with `stores` (see
+    /// [`Dataset::fill_batch`], writing the inputs with `stores` (see
     /// [`Batches::fill_with`]). The bits are the same either way.
     pub fn fill_batch_with(
         &self,
@@ -194,11 +194,7 @@ impl Dataset {
             Features::Bytes { data, scale } => {
                 gather_bytes_to_f32(data, l, indices, *scale, out, stores);
             }
-            Features::Floats(data) => {
-                for (row, &i) in out.chunks_exact_mut(l).zip(indices) {
-                    row.copy_from_slice(&data[i * l..(i + 1) * l]);
-                }
-            }
+            Features::Floats(data) => gather_f32(data, l, indices, out, stores),
         }
         batch.labels.clear();
         match self.targets() {

@@ -204,3 +204,24 @@ fn streaming_stores_give_the_same_batches_as_cached_ones() {
         .unwrap_err();
     assert!(err.to_string().contains(&n.to_string()), "{err}");
 }
+
+#[test]
+fn float_features_stream_to_the_same_batches() {
+    let (n, width) = (19, 50);
+    let values: Vec<f32> = (0..n * width).map(|i| (i as f32 * 0.37).cos()).collect();
+    let inputs = Tensor::from_vec(&[n, width], values).unwrap();
+    let data = Dataset::from_tensor(&inputs, (0..n as u32).collect()).unwrap();
+    let mut a = data.batches(4, Order::Shuffled { seed: 9 }, 0).unwrap();
+    let mut b = data.batches(4, Order::Shuffled { seed: 9 }, 0).unwrap();
+    let (mut cached, mut streamed) = (Batch::default(), Batch::default());
+    while a.fill(&mut cached) {
+        assert!(b.fill_with(&mut streamed, Stores::Streaming));
+        assert_eq!(streamed.inputs.as_slice(), cached.inputs.as_slice());
+        for (r, &i) in cached.labels.iter().enumerate() {
+            assert_eq!(
+                &cached.inputs.as_slice()[r * width..(r + 1) * width],
+                &inputs.as_slice()[i * width..(i + 1) * width]
+            );
+        }
+    }
+}

@@ -318,7 +318,8 @@ impl Sequential {
                     } else {
                         Stores::Streaming
                     };
-                    batches.fill_with(&mut batch, stores);
+                    let filled = batches.fill_with(&mut batch, stores);
+                    debug_assert!(filled, "an epoch has `batches.steps()` batches");
                     self.train_step(&batch)
                 };
                 let (loss, predictions) = if chooser.serial() {

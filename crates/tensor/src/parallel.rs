@@ -190,9 +190,9 @@ fn pool_threads() -> usize {
 }
 
 /// Runs `f` with every kernel it calls kept whole on this thread: [`threads`] answers 1 (so
-/// kernels do not cut their work) and [`run_parts`] runs all parts here. Results are unchanged, since kernels give
-/// the same bits on any thread count; only the helpers stay out. Calls may nest; the previous
-/// setting is restored when `f` returns or unwinds.
+/// kernels do not cut their work) and [`run_parts`] runs all parts here. Results are
+/// unchanged, since kernels give the same bits on any thread count; only the helpers stay
+/// out. Calls may nest; the previous setting is restored when `f` returns or unwinds.
 ///
 /// Used by `fit` when a step measures faster without splitting (a shared VM whose cores are
 /// slow to exchange data, `docs/performance.md` item 23).

@@ -1,4 +1,4 @@
-//! Conversion of stored samples to `f32`: the kernel that writes a training batch.
+//! Conversion of stored samples to `f32`: the kernels that write a training batch.
 
 use super::multiversion;
 
@@ -92,6 +92,66 @@ pub fn gather_bytes_to_f32(
     for (o, &i) in out.chunks_exact_mut(row_len).zip(rows) {
         bytes_to_f32_cached(row(i), scale, o);
     }
+}
+
+/// Gathers rows of the row-major `f32` matrix `values` (rows of `row_len`) into `out`:
+/// `out[r·row_len + j] = values[rows[r]·row_len + j]`, written as `stores` asks (one store
+/// fence at the end when streaming). A copy: the bits are those of `values`.
+///
+/// # Panics
+/// When `out` does not hold `rows.len()` rows, or a row lies outside `values`.
+pub fn gather_f32(values: &[f32], row_len: usize, rows: &[usize], out: &mut [f32], stores: Stores) {
+    assert_eq!(
+        out.len(),
+        rows.len() * row_len,
+        "gather_f32: the output does not hold {} rows of {row_len}",
+        rows.len()
+    );
+    if row_len == 0 {
+        return;
+    }
+    let row = |i: usize| &values[i * row_len..(i + 1) * row_len];
+    #[cfg(target_arch = "x86_64")]
+    if stores == Stores::Streaming && super::Isa::Avx2.is_supported() {
+        for (o, &i) in out.chunks_exact_mut(row_len).zip(rows) {
+            // SAFETY: the CPU supports AVX2 (checked above); both slices hold row_len values.
+            unsafe { copy_streaming(row(i), o) };
+        }
+        // SAFETY: SSE is part of the x86-64 baseline; the fence orders the streaming stores.
+        unsafe { std::arch::x86_64::_mm_sfence() };
+        return;
+    }
+    let _ = stores;
+    for (o, &i) in out.chunks_exact_mut(row_len).zip(rows) {
+        o.copy_from_slice(row(i));
+    }
+}
+
+/// `out.copy_from_slice(values)` with non-temporal stores for the 32-byte-aligned body of
+/// `out` (ordinary ones before and after it). No fence: the caller issues one.
+///
+/// # Safety
+/// The CPU must support AVX2, and `values` and `out` must have the same length.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn copy_streaming(values: &[f32], out: &mut [f32]) {
+    use std::arch::x86_64::{_mm256_loadu_ps, _mm256_stream_ps};
+    debug_assert_eq!(values.len(), out.len());
+    let n = out.len();
+    let head = ((32 - out.as_ptr() as usize % 32) % 32 / 4).min(n);
+    out[..head].copy_from_slice(&values[..head]);
+    let body = (n - head) / 8 * 8;
+    let (src, dst) = (values[head..].as_ptr(), out[head..].as_mut_ptr());
+    let mut i = 0;
+    while i < body {
+        // SAFETY: i + 8 ≤ body ≤ n − head, so the 8 floats read and written lie inside
+        // `values[head..]` and `out[head..]`; `dst + i` is 32-byte aligned, as the streaming
+        // store needs.
+        unsafe { _mm256_stream_ps(dst.add(i), _mm256_loadu_ps(src.add(i))) };
+        i += 8;
+    }
+    let tail = head + body;
+    out[tail..].copy_from_slice(&values[tail..]);
 }
 
 /// `out[i] = bytes[i] as f32 · scale` with non-temporal stores for the 32-byte-aligned body of
@@ -189,6 +249,32 @@ mod tests {
                         f32::from(bytes[i * row_len + j]) * 0.5
                     );
                 }
+            }
+        }
+    }
+
+    /// Gathering `f32` rows copies them exactly, with both store kinds, at every alignment.
+    #[test]
+    fn gathered_float_rows_are_exact_copies() {
+        let (n, row_len) = (7, 21);
+        let values: Vec<f32> = (0..n * row_len).map(|i| (i as f32).sin() * 1e3).collect();
+        let rows = [6, 1, 1, 0];
+        for offset in 0..8 {
+            for stores in [Stores::Cached, Stores::Streaming] {
+                let mut buf = vec![f32::NAN; rows.len() * row_len + 8];
+                let out = &mut buf[offset..offset + rows.len() * row_len];
+                gather_f32(&values, row_len, &rows, out, stores);
+                for (r, &i) in rows.iter().enumerate() {
+                    assert_eq!(
+                        &out[r * row_len..(r + 1) * row_len],
+                        &values[i * row_len..(i + 1) * row_len],
+                        "offset {offset}, {stores:?}"
+                    );
+                }
+                let outside = buf[..offset]
+                    .iter()
+                    .chain(&buf[offset + rows.len() * row_len..]);
+                assert!(outside.clone().all(|v| v.is_nan()));
             }
         }
     }
