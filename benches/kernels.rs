@@ -203,16 +203,51 @@ fn bench_softmax_and_batch_norm(c: &mut Criterion) {
     group.finish();
 }
 
+/// `n` synthetic 28×28 `u8` images with labels, as a byte dataset.
+fn byte_images(n: usize) -> strata::data::Dataset {
+    let pixels: Vec<u8> = (0..n * 784).map(|i| (i * 7919 % 251) as u8).collect();
+    let labels: Vec<u32> = (0..n).map(|i| (i % 10) as u32).collect();
+    strata::data::Dataset::from_bytes(pixels, &[28, 28], labels).expect("valid dataset")
+}
+
+/// Times `iters` calls of `Batches::fill_with(stores)` for batches of 32 of `data`, shuffled,
+/// starting a new epoch whenever one ends; `between(batch)` runs untimed before each call,
+/// with the batch the previous call wrote.
+fn timed_fills(
+    data: &strata::data::Dataset,
+    iters: u64,
+    stores: strata_tensor::kernels::convert::Stores,
+    mut between: impl FnMut(&strata::data::Batch),
+) -> std::time::Duration {
+    use strata::data::{Batch, Order};
+    let mut batch = Batch::default();
+    let mut epoch = 0;
+    let mut batches = data
+        .batches(32, Order::Shuffled { seed: 1 }, epoch)
+        .unwrap();
+    let mut total = std::time::Duration::ZERO;
+    for _ in 0..iters {
+        between(&batch);
+        let start = std::time::Instant::now();
+        let filled = batches.fill_with(&mut batch, stores);
+        total += start.elapsed();
+        if !filled {
+            epoch += 1;
+            batches = data
+                .batches(32, Order::Shuffled { seed: 1 }, epoch)
+                .unwrap();
+        }
+    }
+    total
+}
+
 /// `Batches::fill` for batches of 32 shuffled 28×28 `u8` images (a Fashion-MNIST-sized set of
 /// 60,000), timed alone while other memory traffic runs between calls as a training step's
 /// would: 0 (everything the previous call prefetched is still cached), 2 MB (a W3-sized step)
 /// and 12 MB (more than a W1 step moves).
 fn bench_batch_gathering(c: &mut Criterion) {
-    use strata::data::{Batch, Dataset, Order};
-    let n = 60_000;
-    let pixels: Vec<u8> = (0..n * 784).map(|i| (i * 7919 % 251) as u8).collect();
-    let labels: Vec<u32> = (0..n).map(|i| (i % 10) as u32).collect();
-    let data = Dataset::from_bytes(pixels, &[28, 28], labels).expect("valid dataset");
+    use strata_tensor::kernels::convert::Stores;
+    let data = byte_images(60_000);
     let mut group = c.benchmark_group("data");
     for traffic_mb in [0usize, 2, 12] {
         let mut other = vec![1.0f32; traffic_mb << 18];
@@ -220,29 +255,13 @@ fn bench_batch_gathering(c: &mut Criterion) {
             BenchmarkId::new("fill batch 32", format!("{traffic_mb} MB between")),
             |bench| {
                 bench.iter_custom(|iters| {
-                    let mut batch = Batch::default();
-                    let mut epoch = 0;
-                    let mut batches = data
-                        .batches(32, Order::Shuffled { seed: 1 }, epoch)
-                        .unwrap();
-                    let mut total = std::time::Duration::ZERO;
-                    for _ in 0..iters {
+                    timed_fills(&data, iters, Stores::Cached, |_| {
                         // One cache line in every 16 floats: the traffic, not the arithmetic.
                         for x in other.iter_mut().step_by(16) {
                             *x += 1.0;
                         }
-                        let start = std::time::Instant::now();
-                        let filled = batches.fill(&mut batch);
-                        total += start.elapsed();
-                        if !filled {
-                            epoch += 1;
-                            batches = data
-                                .batches(32, Order::Shuffled { seed: 1 }, epoch)
-                                .unwrap();
-                        }
-                    }
-                    black_box(&other);
-                    total
+                        black_box(&other);
+                    })
                 });
             },
         );
@@ -258,14 +277,11 @@ fn bench_batch_gathering(c: &mut Criterion) {
 /// thread both halves are read on this core.
 fn bench_batch_gathering_read_on_two_cores(c: &mut Criterion) {
     use std::sync::atomic::{AtomicU32, Ordering};
-    use strata::data::{Batch, Dataset, Order};
     use strata_tensor::kernels::convert::Stores;
     strata_tensor::parallel::start_helpers();
     let mut group = c.benchmark_group("data");
     for n in [11_900usize, 55_000] {
-        let pixels: Vec<u8> = (0..n * 784).map(|i| (i * 7919 % 251) as u8).collect();
-        let labels: Vec<u32> = (0..n).map(|i| (i % 10) as u32).collect();
-        let data = Dataset::from_bytes(pixels, &[28, 28], labels).expect("valid dataset");
+        let data = byte_images(n);
         for (name, stores) in [("cached", Stores::Cached), ("streaming", Stores::Streaming)] {
             group.bench_function(
                 BenchmarkId::new(
@@ -274,23 +290,7 @@ fn bench_batch_gathering_read_on_two_cores(c: &mut Criterion) {
                 ),
                 |bench| {
                     bench.iter_custom(|iters| {
-                        let mut batch = Batch::default();
-                        let mut epoch = 0;
-                        let mut batches = data
-                            .batches(32, Order::Shuffled { seed: 1 }, epoch)
-                            .unwrap();
-                        let mut total = std::time::Duration::ZERO;
-                        for _ in 0..iters {
-                            let start = std::time::Instant::now();
-                            let filled = batches.fill_with(&mut batch, stores);
-                            total += start.elapsed();
-                            if !filled {
-                                epoch += 1;
-                                batches = data
-                                    .batches(32, Order::Shuffled { seed: 1 }, epoch)
-                                    .unwrap();
-                                continue;
-                            }
+                        timed_fills(&data, iters, stores, |batch| {
                             // Each part sums its half of every row, as a depth half reads it.
                             let x = batch.inputs.as_slice();
                             let sums = [AtomicU32::new(0), AtomicU32::new(0)];
@@ -302,8 +302,7 @@ fn bench_batch_gathering_read_on_two_cores(c: &mut Criterion) {
                                 sums[p].store(s.to_bits(), Ordering::Relaxed);
                             });
                             black_box(&sums);
-                        }
-                        total
+                        })
                     });
                 },
             );

@@ -67,31 +67,16 @@ pub fn gather_bytes_to_f32(
     out: &mut [f32],
     stores: Stores,
 ) {
-    assert_eq!(
-        out.len(),
-        rows.len() * row_len,
-        "gather_bytes_to_f32: the output does not hold {} rows of {row_len}",
-        rows.len()
+    gather_rows(
+        "gather_bytes_to_f32",
+        (bytes, row_len, rows, out, stores),
+        |src, o| bytes_to_f32_cached(src, scale, o),
+        |src, o| {
+            // SAFETY: `gather_rows` calls this only on a CPU with AVX2, with a source row and
+            // an output row of the same length.
+            unsafe { bytes_to_f32_streaming(src, scale, o) }
+        },
     );
-    if row_len == 0 {
-        return;
-    }
-    let row = |i: usize| &bytes[i * row_len..(i + 1) * row_len];
-    #[cfg(target_arch = "x86_64")]
-    if stores == Stores::Streaming && super::Isa::Avx2.is_supported() {
-        for (o, &i) in out.chunks_exact_mut(row_len).zip(rows) {
-            // SAFETY: the CPU supports AVX2 (checked above); both slices hold row_len values.
-            unsafe { bytes_to_f32_streaming(row(i), scale, o) };
-        }
-        // Streaming stores are weakly ordered: fence them before the caller publishes `out`.
-        // SAFETY: SSE is part of the x86-64 baseline.
-        unsafe { std::arch::x86_64::_mm_sfence() };
-        return;
-    }
-    let _ = stores;
-    for (o, &i) in out.chunks_exact_mut(row_len).zip(rows) {
-        bytes_to_f32_cached(row(i), scale, o);
-    }
 }
 
 /// Gathers rows of the row-major `f32` matrix `values` (rows of `row_len`) into `out`:
@@ -101,30 +86,54 @@ pub fn gather_bytes_to_f32(
 /// # Panics
 /// When `out` does not hold `rows.len()` rows, or a row lies outside `values`.
 pub fn gather_f32(values: &[f32], row_len: usize, rows: &[usize], out: &mut [f32], stores: Stores) {
+    gather_rows(
+        "gather_f32",
+        (values, row_len, rows, out, stores),
+        |src, o| o.copy_from_slice(src),
+        |src, o| {
+            // SAFETY: `gather_rows` calls this only on a CPU with AVX2, with two rows of the
+            // same length.
+            unsafe { copy_streaming(src, o) }
+        },
+    );
+}
+
+/// A gather's source matrix, row length, rows, output and store kind.
+type GatherArgs<'a, T> = (&'a [T], usize, &'a [usize], &'a mut [f32], Stores);
+
+/// The row loop of both gathers: checks that `out` holds `rows.len()` rows, then writes row
+/// `rows[r]` of `src` into row `r` of `out` with `cached`, or, when `stores` asks to stream
+/// and the CPU has AVX2, with `streaming` followed by one store fence. `streaming` is called
+/// only on such a CPU, with two rows of `row_len` values.
+fn gather_rows<T>(
+    what: &str,
+    (src, row_len, rows, out, stores): GatherArgs<'_, T>,
+    cached: impl Fn(&[T], &mut [f32]),
+    streaming: impl Fn(&[T], &mut [f32]),
+) {
     assert_eq!(
         out.len(),
         rows.len() * row_len,
-        "gather_f32: the output does not hold {} rows of {row_len}",
+        "{what}: the output does not hold {} rows of {row_len}",
         rows.len()
     );
     if row_len == 0 {
         return;
     }
-    let row = |i: usize| &values[i * row_len..(i + 1) * row_len];
+    let pairs = out
+        .chunks_exact_mut(row_len)
+        .zip(rows)
+        .map(|(o, &i)| (&src[i * row_len..(i + 1) * row_len], o));
     #[cfg(target_arch = "x86_64")]
     if stores == Stores::Streaming && super::Isa::Avx2.is_supported() {
-        for (o, &i) in out.chunks_exact_mut(row_len).zip(rows) {
-            // SAFETY: the CPU supports AVX2 (checked above); both slices hold row_len values.
-            unsafe { copy_streaming(row(i), o) };
-        }
-        // SAFETY: SSE is part of the x86-64 baseline; the fence orders the streaming stores.
+        pairs.for_each(|(row, o)| streaming(row, o));
+        // Streaming stores are weakly ordered: fence them before the caller publishes `out`.
+        // SAFETY: SSE is part of the x86-64 baseline.
         unsafe { std::arch::x86_64::_mm_sfence() };
         return;
     }
-    let _ = stores;
-    for (o, &i) in out.chunks_exact_mut(row_len).zip(rows) {
-        o.copy_from_slice(row(i));
-    }
+    let _ = (stores, &streaming);
+    pairs.for_each(|(row, o)| cached(row, o));
 }
 
 /// `out.copy_from_slice(values)` with non-temporal stores for the 32-byte-aligned body of
@@ -189,6 +198,24 @@ unsafe fn bytes_to_f32_streaming(bytes: &[u8], scale: f32, out: &mut [f32]) {
     }
     let tail = head + body;
     bytes_to_f32_generic(&bytes[tail..], scale, &mut out[tail..]);
+}
+
+/// Elsewhere than on x86-64 nothing streams; [`gather_rows`] never calls this.
+///
+/// # Safety
+/// None beyond equal lengths (checked).
+#[cfg(not(target_arch = "x86_64"))]
+unsafe fn bytes_to_f32_streaming(bytes: &[u8], scale: f32, out: &mut [f32]) {
+    bytes_to_f32_generic(bytes, scale, out);
+}
+
+/// Elsewhere than on x86-64 nothing streams; [`gather_rows`] never calls this.
+///
+/// # Safety
+/// None beyond equal lengths (checked).
+#[cfg(not(target_arch = "x86_64"))]
+unsafe fn copy_streaming(values: &[f32], out: &mut [f32]) {
+    out.copy_from_slice(values);
 }
 
 #[cfg(test)]
