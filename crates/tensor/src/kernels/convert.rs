@@ -38,19 +38,8 @@ multiversion! {
 /// When the lengths differ.
 pub fn bytes_to_f32(bytes: &[u8], scale: f32, out: &mut [f32], stores: Stores) {
     assert_eq!(bytes.len(), out.len(), "bytes_to_f32: lengths differ");
-    #[cfg(target_arch = "x86_64")]
-    if stores == Stores::Streaming && super::Isa::Avx2.is_supported() {
-        // SAFETY: the CPU supports AVX2 (checked just above); the lengths are equal. SSE (the
-        // fence, which orders the weakly ordered streaming stores before anything the caller
-        // publishes next) is part of the x86-64 baseline.
-        unsafe {
-            bytes_to_f32_streaming(bytes, scale, out);
-            std::arch::x86_64::_mm_sfence();
-        }
-        return;
-    }
-    let _ = stores;
-    bytes_to_f32_cached(bytes, scale, out);
+    // One row, gathered: the same store choice and fence as a batch.
+    gather_bytes_to_f32(bytes, bytes.len(), &[0], scale, out, stores);
 }
 
 /// Gathers rows of the row-major byte matrix `bytes` (rows of `row_len`) into `out`:
