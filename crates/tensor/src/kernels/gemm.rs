@@ -7,10 +7,11 @@
 //! hand-written AVX2+FMA kernel that reads its operands in place (`gemm_avx2.rs`) and needs no
 //! heap memory, chosen with `STRATA_GEMM=own` for products up to [`OWN_MAX_MACS`]. All take
 //! the operands through strides (the packed kernel packs through them), so `Aᵀ·B` and `A·Bᵀ`
-//! cost no transpose of their own. For outputs of 16 or 32 rows (a batch) the crate computes
-//! each block of `C` column-major into per-thread scratch memory, which is then
-//! transposed into `C` in 8×8 register tiles: the crate's 16×6 micro-kernel then spans the
-//! batch exactly (same bits, 10–40 % faster products; see [`GemmKernel::Crate`]); a batch's
+//! cost no transpose of their own. For outputs of 16 or 32 rows (a batch) each block of `C` is
+//! computed column-major into per-thread scratch memory, which is then transposed into `C` in
+//! 8×8 register tiles: a 16×6 micro-kernel then spans the batch exactly (the crate's bits,
+//! 10–40 % faster products; see [`GemmKernel::Crate`]), formed by Strata's own batch kernel
+//! (`gemm_batch.rs`, the crate's arithmetic with a reused packing buffer); a batch's
 //! forward product through a tall weight is formed there as two crate products over the halves
 //! of `k`, so that two threads split it the way the weight's update is split. All
 //! kernels split large products into blocks of `C` claimed by the threads of
@@ -90,7 +91,8 @@ pub enum GemmKernel {
     /// block when a product is split across threads). On AVX2 CPUs, a product that overwrites
     /// a `C` of 16 or 32 rows is computed column-major into per-thread scratch and transposed
     /// into `C` (bit-identical to [`GemmKernel::CrateDirect`], and 10–40 % faster at batch
-    /// 32: `docs/performance.md`, item 20), except that a forward product through a tall weight
+    /// 32: `docs/performance.md`, item 20), by Strata's own batch kernel, which does the crate's
+    /// arithmetic with a packing buffer reused from call to call (item 33), except that a forward product through a tall weight
     /// (`k ≥ n > m`, large enough to split) is summed there as two crate products over the
     /// halves of `k`, added at the end, on any number of threads (item 31). The default
     /// ([`GemmKernel::for_product`]).
@@ -142,8 +144,7 @@ impl GemmKernel {
     /// large products, which it computed 4–40 % faster than the crate
     /// (`docs/performance.md`, item 24). Since it gives the crate's bits on those products,
     /// the choice never changes a result. Everything else (the batch-32 products of a
-    /// training step, where the crate's column-major path is faster) goes to
-    /// [`GemmKernel::Crate`].
+    /// training step, where the column-major path is faster) goes to [`GemmKernel::Crate`].
     ///
     /// On a CPU with AVX-512, products with `m` or `k` at most [`OWN_AVX512_MAX_SIDE`] (every
     /// product of a training step at batch 32: forward, input and weight gradients) go to
@@ -159,20 +160,7 @@ impl GemmKernel {
     /// in-place kernel, which needs no heap memory but made whole W1/W2 runs on two threads
     /// about 10 % slower here (item 14). The choice never depends on the thread count.
     pub fn for_product(m: usize, k: usize, n: usize) -> GemmKernel {
-        #[derive(PartialEq)]
-        enum Choice {
-            Default,
-            Crate,
-            Direct,
-            Own,
-        }
-        static CHOICE: std::sync::OnceLock<Choice> = std::sync::OnceLock::new();
-        let choice = CHOICE.get_or_init(|| match std::env::var("STRATA_GEMM").as_deref() {
-            Ok("crate") => Choice::Crate,
-            Ok("direct") => Choice::Direct,
-            Ok("own") if super::Isa::Avx2.is_supported() => Choice::Own,
-            _ => Choice::Default,
-        });
+        let choice = Choice::get();
         let macs = m.saturating_mul(k).saturating_mul(n);
         if *choice == Choice::Own && macs <= OWN_MAX_MACS {
             GemmKernel::OwnAvx2
@@ -206,6 +194,29 @@ impl GemmKernel {
             kernels.push(GemmKernel::OwnAvx512);
         }
         kernels
+    }
+}
+
+/// The kernel choice `STRATA_GEMM` sets (read once per process): see
+/// [`GemmKernel::for_product`].
+#[derive(PartialEq)]
+enum Choice {
+    Default,
+    Crate,
+    Direct,
+    Own,
+}
+
+impl Choice {
+    /// This process's choice.
+    fn get() -> &'static Choice {
+        static CHOICE: std::sync::OnceLock<Choice> = std::sync::OnceLock::new();
+        CHOICE.get_or_init(|| match std::env::var("STRATA_GEMM").as_deref() {
+            Ok("crate") => Choice::Crate,
+            Ok("direct") => Choice::Direct,
+            Ok("own") if super::Isa::Avx2.is_supported() => Choice::Own,
+            _ => Choice::Default,
+        })
     }
 }
 
@@ -485,8 +496,8 @@ struct GemmView<'a> {
     scale: f32,
     /// An accumulated `C` is multiplied by this first (as `scale`).
     keep: f32,
-    /// Whether the `gemm` crate computes each block column-major into a scratch buffer that is
-    /// then copied into `C` ([`stores_transposed`]).
+    /// Whether each block is computed column-major into a scratch buffer that is then copied
+    /// into `C` ([`stores_transposed`]), by [`GemmView::column_major_sum`].
     transposed: bool,
 }
 
@@ -660,10 +671,11 @@ impl<'a> GemmView<'a> {
     }
 
     /// The whole product as two sums over the halves of `k` ([`in_depth_halves`]), each formed
-    /// by the `gemm` crate column-major in one half of this thread's [`DEPTH_HALVES`] buffer (on
-    /// two threads when `parts ≥ 2`, one after the other otherwise), then added and transposed
-    /// into `C` on this thread, where `epilogue` runs once on all of `C`. The bits do not depend
-    /// on `parts`: each half is the same call of the crate whichever thread makes it.
+    /// column-major ([`GemmView::column_major_sum`]) in one half of this thread's
+    /// [`DEPTH_HALVES`] buffer (on two threads when `parts ≥ 2`, one after the other otherwise),
+    /// then added and transposed into `C` on this thread, where `epilogue` runs once on all of
+    /// `C`. The bits do not depend on `parts`: each half is the same sum whichever thread forms
+    /// it.
     #[cfg(target_arch = "x86_64")]
     fn run_in_depth_halves(
         self,
@@ -681,27 +693,11 @@ impl<'a> GemmView<'a> {
             }
             let sums = super::gemm_avx2::SendPtr(halves.as_mut_ptr());
             let run = |part: usize| {
-                let (p0, p1) = if part == 0 { (0, half) } else { (half, k) };
-                let mut view = self;
-                // SAFETY: p0 < k, so these offsets stay inside A and B (lengths checked by
-                // `matmul_with` for the strides of the whole product); the depth shrinks to match.
-                unsafe {
-                    view.a = self.a.offset(p0 as isize * self.a_cs);
-                    view.b = self.b.offset(p0 as isize * self.b_rs);
-                }
-                view.ops.k = p1 - p0;
+                let depth = if part == 0 { 0..half } else { half..k };
                 // SAFETY: half `part` of the buffer holds m·n floats, addressed column-major
-                // (column stride m, row stride 1), and is written by this part only while the
-                // calling thread holds the buffer's borrow.
-                unsafe {
-                    view.crate_block(
-                        (0, m, 0, n),
-                        sums.get().add(part * len),
-                        (m as isize, 1),
-                        false,
-                        (0.0, 1.0),
-                    )
-                };
+                // (column stride m), and is written by this part only while the calling thread
+                // holds the buffer's borrow; the depth lies inside `0..k`.
+                unsafe { self.column_major_sum((0, m, 0, n), depth, sums.get().add(part * len)) };
             };
             if parts >= 2 {
                 crate::parallel::run_parts(2, &run);
@@ -798,8 +794,55 @@ impl<'a> GemmView<'a> {
         }
     }
 
-    /// [`GemmView::run_block`] for a product that [`stores_transposed`]: the `gemm` crate writes
-    /// the block column-major into this thread's scratch buffer, which is then copied into the
+    /// `dst = op(A)[i0..i1, depth] · op(B)[depth, j0..j1]`, with `dst` column-major (column
+    /// stride `i1 − i0`) and the `gemm` crate's bits: by Strata's own batch kernel
+    /// ([`super::gemm_batch::column_major_block`], which reuses its packing buffer) wherever it
+    /// gives those bits, by the crate (which allocates its packing memory on every call)
+    /// elsewhere and with `STRATA_GEMM=crate`.
+    ///
+    /// # Safety
+    /// `dst` must be valid for writing `(i1 − i0)·(j1 − j0)` floats that no other thread
+    /// touches; the block must lie inside `C` and `depth` inside `0..k`.
+    unsafe fn column_major_sum(
+        self,
+        (i0, i1, j0, j1): (usize, usize, usize, usize),
+        depth: std::ops::Range<usize>,
+        dst: *mut f32,
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        if *Choice::get() != Choice::Crate
+            && super::gemm_batch::takes(i1 - i0, depth.len(), j1 - j0)
+            && super::Isa::Avx2.is_supported()
+        {
+            // SAFETY: AVX2 and FMA are supported (checked with `Isa::Avx2`); `takes` holds; the
+            // ranges lie inside the product and `dst` is the caller's (forwarded contract).
+            unsafe { super::gemm_batch::column_major_block(self.ops, i0..i1, depth, j0..j1, dst) };
+            return;
+        }
+        let mut view = self;
+        // SAFETY: depth.start < k, so these offsets stay inside A and B (lengths checked by
+        // `matmul_with` for the strides of the whole product); the depth shrinks to match.
+        unsafe {
+            view.a = self.a.offset(depth.start as isize * self.a_cs);
+            view.b = self.b.offset(depth.start as isize * self.b_rs);
+        }
+        view.ops.k = depth.len();
+        // SAFETY: `dst` addresses the (i1 − i0)×(j1 − j0) block column-major (column stride
+        // i1 − i0, row stride 1), which only this call touches (forwarded contract).
+        unsafe {
+            view.crate_block(
+                (i0, i1, j0, j1),
+                dst,
+                ((i1 - i0) as isize, 1),
+                false,
+                (0.0, 1.0),
+            )
+        };
+    }
+
+    /// [`GemmView::run_block`] for a product that [`stores_transposed`]: the block is formed
+    /// column-major in this thread's scratch buffer ([`GemmView::column_major_sum`]), then
+    /// copied into the
     /// block of `C` (overwritten: such views never accumulate).
     fn run_block_transposed(self, i0: usize, i1: usize, j0: usize, j1: usize) {
         debug_assert!(!self.accumulate);
@@ -811,16 +854,8 @@ impl<'a> GemmView<'a> {
             }
             let t = &mut scratch[..rows * cols];
             // SAFETY: `t` holds rows×cols elements, addressed column-major (column stride
-            // `rows`, row stride 1), and belongs to this thread; the block lies inside C.
-            unsafe {
-                self.crate_block(
-                    (i0, i1, j0, j1),
-                    t.as_mut_ptr(),
-                    (rows as isize, 1),
-                    false,
-                    (0.0, 1.0),
-                )
-            };
+            // `rows`), and belongs to this thread; the block lies inside C.
+            unsafe { self.column_major_sum((i0, i1, j0, j1), 0..self.ops.k, t.as_mut_ptr()) };
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `stores_transposed` chose this path only on a CPU with AVX2; `t` holds
             // rows×cols elements, and row i0 + i, columns j0..j1 of C lie inside C and belong
@@ -881,8 +916,9 @@ thread_local! {
     static TRANSPOSED_SCRATCH: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// Whether a product `C = op(A) · op(B)` with an `m×n` row-major `C` is better computed by the
-/// `gemm` crate as a column-major block in scratch memory, then copied into `C`.
+/// Whether a product `C = op(A) · op(B)` with an `m×n` row-major `C` is better computed as a
+/// column-major block in scratch memory, then copied into `C` (by Strata's own batch kernel
+/// since item 33, which does the crate's arithmetic, or by the crate).
 ///
 /// The crate's AVX2 micro-kernel computes a tile of 16 elements along `C`'s contiguous
 /// dimension by 6 along the other. For a row-major `C` with a batch of 16 or 32 rows, that

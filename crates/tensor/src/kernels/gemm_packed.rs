@@ -47,7 +47,7 @@ thread_local! {
 }
 
 /// The first 64-byte-aligned `len` floats of `buf`, which is grown if it is too short.
-fn aligned(buf: &mut Vec<f32>, len: usize) -> &mut [f32] {
+pub(crate) fn aligned(buf: &mut Vec<f32>, len: usize) -> &mut [f32] {
     if buf.len() < len + ALIGN_PAD {
         buf.resize(len + ALIGN_PAD, 0.0);
     }
@@ -58,11 +58,11 @@ fn aligned(buf: &mut Vec<f32>, len: usize) -> &mut [f32] {
 /// Geometry of the product: element (i, p) of op(A) is at `a[i·a_rs + p·a_cs]`, element
 /// (p, j) of op(B) at `b[p·b_rs + j·b_cs]`.
 #[derive(Clone, Copy)]
-struct Strides {
-    a_rs: usize,
-    a_cs: usize,
-    b_rs: usize,
-    b_cs: usize,
+pub(crate) struct Strides {
+    pub(crate) a_rs: usize,
+    pub(crate) a_cs: usize,
+    pub(crate) b_rs: usize,
+    pub(crate) b_cs: usize,
 }
 
 /// Packs rows `i0..i0 + mc` and columns `p0..p0 + kc` of op(A) into `dst` as `⌈mc/MR⌉`
@@ -160,7 +160,7 @@ unsafe fn pack_a(
 /// AVX2 must be available; the block must lie inside op(B), whose elements `b` holds at the
 /// strides `s`.
 #[target_feature(enable = "avx2")]
-unsafe fn pack_b(
+pub(crate) unsafe fn pack_b(
     b: &[f32],
     s: Strides,
     p0: usize,

@@ -19,6 +19,8 @@ mod gemm_avx2;
 #[cfg(target_arch = "x86_64")]
 mod gemm_avx512;
 #[cfg(target_arch = "x86_64")]
+mod gemm_batch;
+#[cfg(target_arch = "x86_64")]
 mod gemm_packed;
 pub mod math;
 pub mod reduce;
