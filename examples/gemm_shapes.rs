@@ -1,7 +1,7 @@
 //! GFLOP/s of every GEMM kernel on the products of a W1 training step (the 784-300-100-10 MLP
 //! at batch 32) and of W3 (784-100-100-100-1), in the form each product really has: the
 //! forward products `X·W`, the weight gradients `Xᵀ·dY` (k = 32) and the input gradients
-//! `dY·Wᵀ`; two alignment probes beside W1's first forward product and weight gradient, with
+//! `dY·Wᵀ` (W1's output layer's too); two alignment probes beside W1's first forward product and weight gradient, with
 //! n = 304 instead of 300 (rows of B and C on 64-byte boundaries; `docs/performance.md`,
 //! item 29); the same at batch 256 (with the second and third forward products), one of
 //! W4's 272-row inference pieces, two forward products whose weight is 1 MiB (256×512·512×512
@@ -133,6 +133,30 @@ fn main() {
             trans_b: Transpose::Yes,
         },
         Product {
+            name: "forward 3  X·W",
+            m: 32,
+            k: 100,
+            n: 10,
+            trans_a: Transpose::No,
+            trans_b: Transpose::No,
+        },
+        Product {
+            name: "dW 3       Xᵀ·dY",
+            m: 100,
+            k: 32,
+            n: 10,
+            trans_a: Transpose::Yes,
+            trans_b: Transpose::No,
+        },
+        Product {
+            name: "dX 3       dY·Wᵀ",
+            m: 32,
+            k: 10,
+            n: 100,
+            trans_a: Transpose::No,
+            trans_b: Transpose::Yes,
+        },
+        Product {
             name: "W3 fwd 1   X·W",
             m: 32,
             k: 784,
@@ -151,6 +175,14 @@ fn main() {
         Product {
             name: "W3 dW 1    Xᵀ·dY",
             m: 784,
+            k: 32,
+            n: 100,
+            trans_a: Transpose::Yes,
+            trans_b: Transpose::No,
+        },
+        Product {
+            name: "W3 dW 2    Xᵀ·dY",
+            m: 100,
             k: 32,
             n: 100,
             trans_a: Transpose::Yes,

@@ -120,6 +120,13 @@ pub enum GemmKernel {
 /// 100×100 weight gradient, say) measured level or slower in it.
 pub const PACKED_MIN_OUTPUT: usize = 1 << 14;
 
+/// On AVX2 CPUs, products with `m > 64`, `k` at most this and at most [`OWN_MAX_MACS`]
+/// multiply-adds that [`GemmKernel::Packed`] does not take (the weight gradients over a batch of
+/// up to 64 whose output is small: a 100×10 or 100×100 weight) go to [`GemmKernel::OwnAvx2`], which gives the crate's bits on them (one k
+/// block either way), ran them level with the crate (`docs/performance.md`, item 33), and
+/// needs no heap memory where the crate allocates its packing buffers on every call.
+pub const OWN_AVX2_MAX_DEPTH: usize = 64;
+
 /// On AVX-512 CPUs, products with `m` or `k` at most this (a batch of up to 64 rows forward or
 /// backward, or a weight gradient summed over such a batch) go to [`GemmKernel::OwnAvx512`];
 /// larger ones (batch 256, inference at batch 10,000, 1024³) stay with the `gemm` crate, whose
@@ -143,8 +150,11 @@ impl GemmKernel {
     /// [`GemmKernel::Packed`]: the weight gradients of a training step, inference pieces and
     /// large products, which it computed 4–40 % faster than the crate
     /// (`docs/performance.md`, item 24). Since it gives the crate's bits on those products,
-    /// the choice never changes a result. Everything else (the batch-32 products of a
-    /// training step, where the column-major path is faster) goes to [`GemmKernel::Crate`].
+    /// the choice never changes a result. Shallow products it does not take (`m > 64`, `k` at
+    /// most [`OWN_AVX2_MAX_DEPTH`], at most [`OWN_MAX_MACS`] multiply-adds: the smaller weight
+    /// gradients) go to [`GemmKernel::OwnAvx2`], which gives the crate's bits there too and
+    /// allocates nothing. Everything else (the batch-32 products of a training step, where the
+    /// column-major path is faster) goes to [`GemmKernel::Crate`].
     ///
     /// On a CPU with AVX-512, products with `m` or `k` at most [`OWN_AVX512_MAX_SIDE`] (every
     /// product of a training step at batch 32: forward, input and weight gradients) go to
@@ -171,6 +181,13 @@ impl GemmKernel {
             && crate_runs_avx2()
         {
             GemmKernel::Packed
+        } else if *choice != Choice::Crate
+            && m > 64
+            && k <= OWN_AVX2_MAX_DEPTH
+            && macs <= OWN_MAX_MACS
+            && crate_runs_avx2()
+        {
+            GemmKernel::OwnAvx2
         } else if *choice != Choice::Crate
             && m.min(k) <= OWN_AVX512_MAX_SIDE
             && super::Isa::Avx512.is_supported()
@@ -556,8 +573,8 @@ impl<'a> GemmView<'a> {
         match kernel {
             GemmKernel::Crate => {
                 let mut view = self;
-                let Operands { m, n, .. } = self.ops;
-                view.transposed = stores_transposed(m, n, self.accumulate);
+                let Operands { m, k, n, .. } = self.ops;
+                view.transposed = stores_transposed(m, k, n, self.accumulate);
                 #[cfg(target_arch = "x86_64")]
                 if view.transposed && in_depth_halves(&self.ops) {
                     return view.run_in_depth_halves(parts, epilogue);
@@ -810,10 +827,7 @@ impl<'a> GemmView<'a> {
         dst: *mut f32,
     ) {
         #[cfg(target_arch = "x86_64")]
-        if *Choice::get() != Choice::Crate
-            && super::gemm_batch::takes(i1 - i0, depth.len(), j1 - j0)
-            && super::Isa::Avx2.is_supported()
-        {
+        if own_batch_takes(i1 - i0, depth.len(), j1 - j0) {
             // SAFETY: AVX2 and FMA are supported (checked with `Isa::Avx2`); `takes` holds; the
             // ranges lie inside the product and `dst` is the caller's (forwarded contract).
             unsafe { super::gemm_batch::column_major_block(self.ops, i0..i1, depth, j0..j1, dst) };
@@ -928,16 +942,34 @@ thread_local! {
 /// `dY·Wᵀ` always had `W` packed), and the copy costs far less than it saves: measured 8–25 %
 /// faster on batch-32 forward products and 30–45 % on input gradients
 /// (`docs/performance.md`, item 20). Rows other than 16 and 32 (24, 64, 8) measured slower,
-/// as did narrow outputs (10 columns), so they keep the direct path. Only products that
-/// overwrite `C` (the forward pass and input gradients; the fused weight updates accumulate)
-/// and only where the crate runs its AVX2 kernels (its AVX-512 ones have other tile shapes,
-/// not measured here). [`GemmKernel::CrateDirect`] never takes this path.
-fn stores_transposed(m: usize, n: usize, accumulate: bool) -> bool {
+/// so they keep the direct path. Narrow outputs (fewer than 32 columns: a 10-class output
+/// layer) measured slower this way in the crate, and take it only where Strata's own batch
+/// kernel forms the whole product (item 33; it gives the direct path's bits there too). Only
+/// products that overwrite `C` (the forward pass and input gradients; the fused weight updates
+/// accumulate) and only where the crate runs its AVX2 kernels (its AVX-512 ones have other
+/// tile shapes, not measured here). [`GemmKernel::CrateDirect`] never takes this path.
+fn stores_transposed(m: usize, k: usize, n: usize, accumulate: bool) -> bool {
     crate_runs_avx2()
         && !accumulate
         && (m == 16 || m == 32)
-        && n >= 32
+        && (n >= 32 || own_batch_takes(m, k, n))
         && m * n <= TRANSPOSED_MAX_ELEMENTS
+}
+
+/// Whether Strata's own batch kernel forms a column-major `m×n` block summed over `k` steps
+/// (see [`GemmView::column_major_sum`]).
+fn own_batch_takes(m: usize, k: usize, n: usize) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        *Choice::get() != Choice::Crate
+            && super::gemm_batch::takes(m, k, n)
+            && super::Isa::Avx2.is_supported()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (m, k, n);
+        false
+    }
 }
 
 /// The largest output [`stores_transposed`] sends through the per-thread scratch (1 MiB of
@@ -1246,8 +1278,64 @@ pub(crate) mod tests {
         });
     }
 
+    /// Where the crate runs its AVX2 kernels, the in-place AVX2 kernel gives the crate's bits on
+    /// the shallow products it takes ([`OWN_AVX2_MAX_DEPTH`]: weight gradients over a batch
+    /// whose output is too small for the packed kernel), stored, added or scaled, whole or split.
+    #[test]
+    fn shallow_products_get_the_crate_bits_in_place() {
+        if !crate_runs_avx2() {
+            return;
+        }
+        let shapes = [
+            (100, 32, 10),
+            (100, 32, 100),
+            (300, 64, 7),
+            (70, 3, 65),
+            (1000, 16, 40),
+        ];
+        each_product(&shapes, |m, k, n, ta, tb, a, b| {
+            assert_eq!(GemmKernel::for_product(m, k, n), GemmKernel::OwnAvx2);
+            let ops = Operands {
+                a,
+                trans_a: ta,
+                b,
+                trans_b: tb,
+                m,
+                k,
+                n,
+            };
+            let c0: Vec<f32> = (0..m * n).map(|i| (i % 13) as f32 * 0.5 - 3.0).collect();
+            for (accumulate, keep, scale) in [
+                (false, 1.0, 1.0),
+                (true, 1.0, 1.0),
+                (true, 1.0, -0.01),
+                (true, 0.9, -0.01),
+            ] {
+                let run = |kernel: GemmKernel, parts: usize| {
+                    let mut c = c0.clone();
+                    let mut view = GemmView::new(ops, &mut c, accumulate);
+                    view.keep = keep;
+                    view.scale = scale;
+                    view.run(kernel, parts, None);
+                    c
+                };
+                let want = run(GemmKernel::CrateDirect, 1);
+                for parts in [1, 2] {
+                    let got = run(GemmKernel::OwnAvx2, parts);
+                    assert!(
+                        got.iter()
+                            .zip(&want)
+                            .all(|(x, y)| x.to_bits() == y.to_bits()),
+                        "{m}x{k}x{n} {ta:?} {tb:?} {accumulate} {keep} {scale} in {parts} parts"
+                    );
+                }
+            }
+        });
+    }
+
     /// Weight gradients and large products go to the packed kernel where the crate runs AVX2
-    /// kernels, batch-32 products and small outputs never; on AVX-512 CPUs the products of a
+    /// kernels, batch-32 products and small outputs never (the shallow ones among those to the
+    /// in-place AVX2 kernel); on AVX-512 CPUs the products of a
     /// batch of up to 64 go to the AVX-512 kernel; either way `matmul` computes the product.
     #[test]
     fn products_choose_their_kernel() {
@@ -1270,6 +1358,23 @@ pub(crate) mod tests {
             (100_000, 10, 64),
         ] {
             assert_ne!(GemmKernel::for_product(m, k, n), GemmKernel::Packed);
+        }
+        // Shallow products too small for the packed kernel take the in-place AVX2 kernel there;
+        // batch products, deep ones and large ones do not.
+        for (m, k, n) in [(100, 32, 10), (100, 32, 100), (784, 64, 64)] {
+            assert_eq!(
+                GemmKernel::for_product(m, k, n) == GemmKernel::OwnAvx2,
+                packed,
+                "{m}x{k}x{n}"
+            );
+        }
+        for (m, k, n) in [
+            (32, 100, 10),
+            (100, 65, 10),
+            (100_000, 10, 64),
+            (784, 32, 300),
+        ] {
+            assert_ne!(GemmKernel::for_product(m, k, n), GemmKernel::OwnAvx2);
         }
         // On AVX-512 CPUs the batch-32 products (and weight gradients over a batch of 32) take
         // the in-place AVX-512 kernel, the large ones the crate.
@@ -1332,6 +1437,8 @@ pub(crate) mod tests {
             (32, 100, 100),
             (16, 100, 70),
             (32, 600, 33),
+            (32, 100, 10),
+            (32, 600, 9),
         ];
         each_product(&shapes, |m, k, n, ta, tb, a, b| {
             let ops = Operands {
@@ -1343,9 +1450,10 @@ pub(crate) mod tests {
                 k,
                 n,
             };
-            assert!(!crate_runs_avx2() || stores_transposed(m, n, false));
+            assert!(!crate_runs_avx2() || stores_transposed(m, k, n, false));
             assert!(!stores_transposed(
                 32,
+                100,
                 TRANSPOSED_MAX_ELEMENTS / 32 + 1,
                 false
             ));
