@@ -28,24 +28,51 @@ pub enum Transpose {
 }
 
 /// Multiply-add counts (`m·k·n`) at or above which the product is split into blocks of `C`
-/// shared by the threads ([`crate::parallel::threads`]) on CPUs with AVX-512 (and off x86-64).
-/// Below it, handing a block to another thread costs more than it saves (measured in
-/// `docs/performance.md`). See [`parallel_macs`] for the threshold in effect.
+/// shared by the threads ([`crate::parallel::threads`]), on every CPU but those of
+/// [`PARALLEL_MACS_AVX2`]. Below it, handing a block to another thread costs more than it saves
+/// (measured in `docs/performance.md`). See [`parallel_macs`] for the threshold in effect.
 pub const PARALLEL_MACS: usize = 1 << 18;
 
-/// [`PARALLEL_MACS`] for CPUs with AVX2 and FMA but not AVX-512: a batch-32 product through a
-/// 100×100 weight (320k multiply-adds) stays on one thread, which made W3's unfrozen epochs 12 %
-/// faster at 2 threads on a Zen 2 core (`docs/performance.md`, item 31).
+/// [`PARALLEL_MACS`] for AMD CPUs of family 17h (Zen to Zen 2, whose L3 cache is shared by
+/// complexes of four cores) where the `gemm` crate runs its AVX2 kernels: a batch-32 product
+/// through a 100×100 weight (320k multiply-adds) stays on one thread, which made W3's unfrozen
+/// epochs 12 % faster at 2 threads on a Zen 2 VM (`docs/performance.md`, item 31). On a Zen 3
+/// VM (family 19h, eight cores per L3) splitting them made W3 8–30 % faster at 2 threads
+/// (item 34), as on the AVX-512 machines.
 pub const PARALLEL_MACS_AVX2: usize = 1 << 19;
 
 /// The multiply-add count from which this CPU splits a product across threads:
-/// [`PARALLEL_MACS_AVX2`] where the `gemm` crate runs its AVX2 kernels, [`PARALLEL_MACS`]
-/// elsewhere. It depends on the CPU alone, never on the thread count.
+/// [`PARALLEL_MACS_AVX2`] on an AMD family-17h CPU where the `gemm` crate runs its AVX2
+/// kernels, [`PARALLEL_MACS`] elsewhere. It depends on the CPU alone, never on the thread count.
 pub fn parallel_macs() -> usize {
-    if crate_runs_avx2() {
-        PARALLEL_MACS_AVX2
-    } else {
-        PARALLEL_MACS
+    static MACS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *MACS.get_or_init(|| {
+        if crate_runs_avx2() && amd_family_17h() {
+            PARALLEL_MACS_AVX2
+        } else {
+            PARALLEL_MACS
+        }
+    })
+}
+
+/// Whether this CPU is an AMD one of family 17h (Zen, Zen+, Zen 2), read from `cpuid`.
+fn amd_family_17h() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // Leaves 0 (vendor) and 1 (signature) exist on every x86-64 CPU.
+        let (vendor, signature) = (
+            std::arch::x86_64::__cpuid(0),
+            std::arch::x86_64::__cpuid(1).eax,
+        );
+        // "AuthenticAMD" in ebx, edx, ecx.
+        let amd =
+            vendor.ebx == 0x6874_7541 && vendor.edx == 0x6974_6e65 && vendor.ecx == 0x444d_4163;
+        let family = ((signature >> 8) & 0xf) + ((signature >> 20) & 0xff);
+        amd && family == 0x17
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
     }
 }
 
@@ -1591,7 +1618,10 @@ pub(crate) mod tests {
             with((32, 100, 100), Transpose::No),
             32 * 100 * 100 >= parallel_macs()
         );
-        assert_eq!(crate_runs_avx2(), parallel_macs() == PARALLEL_MACS_AVX2);
+        assert_eq!(
+            crate_runs_avx2() && amd_family_17h(),
+            parallel_macs() == PARALLEL_MACS_AVX2
+        );
     }
 
     /// The second half of the depth starts at the row where the packed kernel cuts the update
