@@ -1262,45 +1262,10 @@ pub(crate) mod tests {
             (70, 1100, 65),
             (300, 32, 784),
         ];
-        each_product(&shapes, |m, k, n, ta, tb, a, b| {
-            let ops = Operands {
-                a,
-                trans_a: ta,
-                b,
-                trans_b: tb,
-                m,
-                k,
-                n,
-            };
-            let c0: Vec<f32> = (0..m * n).map(|i| (i % 13) as f32 * 0.5 - 3.0).collect();
-            for (accumulate, keep, scale) in [
-                (false, 1.0, 1.0),
-                (true, 1.0, 1.0),
-                (true, 1.0, -0.01),
-                (true, 0.9, -0.01),
-            ] {
-                let run = |kernel: GemmKernel, parts: usize| {
-                    let mut c = c0.clone();
-                    let mut view = GemmView::new(ops, &mut c, accumulate);
-                    view.keep = keep;
-                    view.scale = scale;
-                    view.run(kernel, parts, None);
-                    c
-                };
-                let packed = run(GemmKernel::Packed, 2);
-                for kernel in [GemmKernel::CrateDirect, GemmKernel::Crate] {
-                    let other = run(kernel, 1);
-                    let same = packed
-                        .iter()
-                        .zip(&other)
-                        .filter(|(x, y)| x.to_bits() == y.to_bits())
-                        .count();
-                    assert_eq!(
-                        same,
-                        m * n,
-                        "{m}x{k}x{n} {ta:?} {tb:?} {accumulate} {keep} {scale}: {kernel:?}"
-                    );
-                }
+        each_stored_product(&shapes, |case, run| {
+            let packed = run(GemmKernel::Packed, 2);
+            for kernel in [GemmKernel::CrateDirect, GemmKernel::Crate] {
+                assert_same_bits(&packed, &run(kernel, 1), &format!("{case}: {kernel:?}"));
             }
         });
     }
@@ -1320,8 +1285,27 @@ pub(crate) mod tests {
             (70, 3, 65),
             (1000, 16, 40),
         ];
-        each_product(&shapes, |m, k, n, ta, tb, a, b| {
+        for &(m, k, n) in &shapes {
             assert_eq!(GemmKernel::for_product(m, k, n), GemmKernel::OwnAvx2);
+        }
+        each_stored_product(&shapes, |case, run| {
+            let want = run(GemmKernel::CrateDirect, 1);
+            for parts in [1, 2] {
+                let got = run(GemmKernel::OwnAvx2, parts);
+                assert_same_bits(&got, &want, &format!("{case} in {parts} parts"));
+            }
+        });
+    }
+
+    /// Calls `f(case, run)` for every shape in `shapes`, the three forms backprop uses and each
+    /// way of combining the product with `C` (overwritten, added, scaled with `keep = 1` and
+    /// with `keep ≠ 1`), where `run(kernel, parts)` computes that product with `kernel` in up
+    /// to `parts` blocks into a copy of one fixed starting `C`, and `case` names it.
+    fn each_stored_product(
+        shapes: &[(usize, usize, usize)],
+        mut f: impl FnMut(&str, &dyn Fn(GemmKernel, usize) -> Vec<f32>),
+    ) {
+        each_product(shapes, |m, k, n, ta, tb, a, b| {
             let ops = Operands {
                 a,
                 trans_a: ta,
@@ -1346,18 +1330,21 @@ pub(crate) mod tests {
                     view.run(kernel, parts, None);
                     c
                 };
-                let want = run(GemmKernel::CrateDirect, 1);
-                for parts in [1, 2] {
-                    let got = run(GemmKernel::OwnAvx2, parts);
-                    assert!(
-                        got.iter()
-                            .zip(&want)
-                            .all(|(x, y)| x.to_bits() == y.to_bits()),
-                        "{m}x{k}x{n} {ta:?} {tb:?} {accumulate} {keep} {scale} in {parts} parts"
-                    );
-                }
+                let case = format!("{m}x{k}x{n} {ta:?} {tb:?} {accumulate} {keep} {scale}");
+                f(&case, &run);
             }
         });
+    }
+
+    /// Asserts that `got` and `want` hold the same floats, bit for bit.
+    fn assert_same_bits(got: &[f32], want: &[f32], case: &str) {
+        assert_eq!(got.len(), want.len(), "{case}");
+        let differ = got
+            .iter()
+            .zip(want)
+            .filter(|(x, y)| x.to_bits() != y.to_bits())
+            .count();
+        assert_eq!(differ, 0, "{case}: {differ} elements differ");
     }
 
     /// Weight gradients and large products go to the packed kernel where the crate runs AVX2
