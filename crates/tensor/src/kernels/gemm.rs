@@ -12,8 +12,8 @@
 //! 8×8 register tiles: a 16×6 micro-kernel then spans the batch exactly (the crate's bits,
 //! 10–40 % faster products; see [`GemmKernel::Crate`]), formed by Strata's own batch kernel
 //! (`gemm_batch.rs`, the crate's arithmetic with a reused packing buffer); a batch's
-//! forward product through a tall weight is formed there as two crate products over the halves
-//! of `k`, so that two threads split it the way the weight's update is split. All
+//! forward product through a tall weight is formed there as two sums over the halves of `k`,
+//! so that two threads split it the way the weight's update is split. All
 //! kernels split large products into blocks of `C` claimed by the threads of
 //! [`crate::parallel`], and run the same epilogue on each finished block.
 //! `docs/performance.md` records the measurements behind the choice.
@@ -118,10 +118,11 @@ pub enum GemmKernel {
     /// block when a product is split across threads). On AVX2 CPUs, a product that overwrites
     /// a `C` of 16 or 32 rows is computed column-major into per-thread scratch and transposed
     /// into `C` (bit-identical to [`GemmKernel::CrateDirect`], and 10–40 % faster at batch
-    /// 32: `docs/performance.md`, item 20), by Strata's own batch kernel, which does the crate's
-    /// arithmetic with a packing buffer reused from call to call (item 33), except that a forward product through a tall weight
-    /// (`k ≥ n > m`, large enough to split) is summed there as two crate products over the
-    /// halves of `k`, added at the end, on any number of threads (item 31). The default
+    /// 32: `docs/performance.md`, item 20), by Strata's own batch kernel, which does the
+    /// crate's arithmetic with a packing buffer reused from call to call (item 33), except that
+    /// a forward product through a tall weight (`k ≥ n > m`, large enough to split) is summed
+    /// there as two sums over the halves of `k`, added at the end, on any number of threads
+    /// (item 31). The default
     /// ([`GemmKernel::for_product`]).
     Crate,
     /// The `gemm` crate writing straight into the row-major `C` for every product, without
@@ -149,9 +150,10 @@ pub const PACKED_MIN_OUTPUT: usize = 1 << 14;
 
 /// On AVX2 CPUs, products with `m > 64`, `k` at most this and at most [`OWN_MAX_MACS`]
 /// multiply-adds that [`GemmKernel::Packed`] does not take (the weight gradients over a batch of
-/// up to 64 whose output is small: a 100×10 or 100×100 weight) go to [`GemmKernel::OwnAvx2`], which gives the crate's bits on them (one k
-/// block either way), ran them level with the crate (`docs/performance.md`, item 33), and
-/// needs no heap memory where the crate allocates its packing buffers on every call.
+/// up to 64 whose output is small: a 100×10 or 100×100 weight) go to [`GemmKernel::OwnAvx2`],
+/// which gives the crate's bits on them (one k block either way), ran them level with the crate
+/// (`docs/performance.md`, item 33), and needs no heap memory where the crate allocates its
+/// packing buffers on every call.
 pub const OWN_AVX2_MAX_DEPTH: usize = 64;
 
 /// On AVX-512 CPUs, products with `m` or `k` at most this (a batch of up to 64 rows forward or
@@ -191,7 +193,8 @@ impl GemmKernel {
     /// batch-32 product and the same rows inside a larger product may differ in the last bits.
     ///
     /// The environment variable `STRATA_GEMM`, read once per process, changes this for
-    /// comparisons: `crate` takes neither hand-written kernel (the choice before item 24),
+    /// comparisons: `crate` takes none of Strata's kernels (the `gemm` crate for every product,
+    /// its column-major path included, as before item 24),
     /// `direct` takes [`GemmKernel::CrateDirect`] instead of [`GemmKernel::Crate`], and `own`
     /// sends the products of up to [`OWN_MAX_MACS`] multiply-adds to the hand-written
     /// in-place kernel, which needs no heap memory but made whole W1/W2 runs on two threads
