@@ -28,6 +28,9 @@ pub(crate) const PANEL: usize = 16;
 /// Columns of `C` per micro-tile (broadcasts per step).
 const COLS: usize = 6;
 
+// The panels are packed by the packed kernel's `pack_b`, whose panels are `NR` wide.
+const _: () = assert!(PANEL == super::gemm_packed::NR);
+
 thread_local! {
     /// This thread's packed rows of `op(A)`, grown to the largest k block of rows it has held
     /// (32 rows by 512 steps: 64 KiB).
