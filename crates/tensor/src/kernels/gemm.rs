@@ -525,6 +525,36 @@ pub(crate) struct Operands<'a> {
     pub(crate) n: usize,
 }
 
+/// Where a product's operands keep their elements: element (i, p) of op(A) is at
+/// `a[i·a_rs + p·a_cs]`, element (p, j) of op(B) at `b[p·b_rs + j·b_cs]`.
+#[derive(Clone, Copy)]
+pub(crate) struct Strides {
+    pub(crate) a_rs: usize,
+    pub(crate) a_cs: usize,
+    pub(crate) b_rs: usize,
+    pub(crate) b_cs: usize,
+}
+
+impl Operands<'_> {
+    /// The strides of row-major `A` and `B`, stored as given or transposed.
+    pub(crate) fn strides(&self) -> Strides {
+        let (a_rs, a_cs) = match self.trans_a {
+            Transpose::No => (self.k, 1),
+            Transpose::Yes => (1, self.m),
+        };
+        let (b_rs, b_cs) = match self.trans_b {
+            Transpose::No => (self.n, 1),
+            Transpose::Yes => (1, self.k),
+        };
+        Strides {
+            a_rs,
+            a_cs,
+            b_rs,
+            b_cs,
+        }
+    }
+}
+
 /// Raw operand pointers and strides of one product, so that disjoint blocks of `C` can be
 /// computed on different threads.
 #[derive(Clone, Copy)]
@@ -559,31 +589,15 @@ impl<'a> GemmView<'a> {
     /// The product `C (+)= op(A) · op(B)` into the row-major `m×n` slice `c` (lengths checked
     /// by the caller).
     fn new(ops: Operands<'a>, c: &mut [f32], accumulate: bool) -> GemmView<'a> {
-        let Operands {
-            a,
-            trans_a,
-            b,
-            trans_b,
-            m,
-            k,
-            n,
-        } = ops;
-        let (a_rs, a_cs) = match trans_a {
-            Transpose::No => (k as isize, 1),
-            Transpose::Yes => (1, m as isize),
-        };
-        let (b_rs, b_cs) = match trans_b {
-            Transpose::No => (n as isize, 1),
-            Transpose::Yes => (1, k as isize),
-        };
+        let s = ops.strides();
         GemmView {
             ops,
-            a: a.as_ptr(),
-            a_rs,
-            a_cs,
-            b: b.as_ptr(),
-            b_rs,
-            b_cs,
+            a: ops.a.as_ptr(),
+            a_rs: s.a_rs as isize,
+            a_cs: s.a_cs as isize,
+            b: ops.b.as_ptr(),
+            b_rs: s.b_rs as isize,
+            b_cs: s.b_cs as isize,
             c: c.as_mut_ptr(),
             accumulate,
             scale: 1.0,
@@ -863,6 +877,20 @@ impl<'a> GemmView<'a> {
             unsafe { super::gemm_batch::column_major_block(self.ops, i0..i1, depth, j0..j1, dst) };
             return;
         }
+        // SAFETY: forwarded contract.
+        unsafe { self.crate_column_major_sum((i0, i1, j0, j1), depth, dst) }
+    }
+
+    /// [`GemmView::column_major_sum`] by the `gemm` crate.
+    ///
+    /// # Safety
+    /// As [`GemmView::column_major_sum`].
+    unsafe fn crate_column_major_sum(
+        self,
+        (i0, i1, j0, j1): (usize, usize, usize, usize),
+        depth: std::ops::Range<usize>,
+        dst: *mut f32,
+    ) {
         let mut view = self;
         // SAFETY: depth.start < k, so these offsets stay inside A and B (lengths checked by
         // `matmul_with` for the strides of the whole product); the depth shrinks to match.
@@ -1075,6 +1103,30 @@ pub(crate) mod tests {
             .map(|i| ((i * 53 % 97) as f32 - 48.0) / 9.0)
             .collect();
         (a, b)
+    }
+
+    /// The `gemm` crate's column-major sum of a block of the product (the fallback of
+    /// [`GemmView::column_major_sum`]): the bits Strata's batch kernel must give.
+    pub(crate) fn crate_column_major(
+        ops: Operands<'_>,
+        rows: std::ops::Range<usize>,
+        depth: std::ops::Range<usize>,
+        cols: std::ops::Range<usize>,
+    ) -> Vec<f32> {
+        let mut c = vec![0.0f32; ops.m * ops.n];
+        let view = GemmView::new(ops, &mut c, false);
+        let mut t = vec![f32::NAN; rows.len() * cols.len()];
+        // SAFETY: `t` holds the block column-major and is this call's own; the ranges lie inside
+        // the product (the caller's choice, checked by the crate's reads through the strides
+        // `matmul_with` would check).
+        unsafe {
+            view.crate_column_major_sum(
+                (rows.start, rows.end, cols.start, cols.end),
+                depth,
+                t.as_mut_ptr(),
+            )
+        };
+        t
     }
 
     /// Calls `f(m, k, n, ta, tb, a, b)` for every shape in `shapes` and the three forms

@@ -15,9 +15,9 @@
 //!   block's sum is formed from zero by one FMA per step and added to the block before it with
 //!   one rounding, so every element gets the crate's bits.
 
-use super::gemm::Operands;
+use super::gemm::{Operands, Strides};
 use super::gemm_avx2::Store;
-use super::gemm_packed::{Strides, aligned, pack_b};
+use super::gemm_packed::{aligned, pack_b};
 use std::arch::x86_64::*;
 use std::cell::RefCell;
 use std::ops::Range;
@@ -76,22 +76,15 @@ pub(crate) unsafe fn column_major_block(
     let (height, width, len) = (rows.len(), cols.len(), depth.len());
     debug_assert!(takes(height, len, width));
     debug_assert!(rows.end <= m && depth.end <= k && cols.end <= n);
-    use super::gemm::Transpose::{No, Yes};
+    let s = ops.strides();
     // op(A)ᵀ as the "B" of the packed kernel's `pack_b`: its element (p, i) is op(A)(i, p).
-    let (a_rs, a_cs) = match ops.trans_a {
-        No => (k, 1),
-        Yes => (1, m),
-    };
     let rows_t = Strides {
         a_rs: 0,
         a_cs: 0,
-        b_rs: a_cs,
-        b_cs: a_rs,
+        b_rs: s.a_cs,
+        b_cs: s.a_rs,
     };
-    let (b_rs, b_cs) = match ops.trans_b {
-        No => (n, 1),
-        Yes => (1, k),
-    };
+    let (b_rs, b_cs) = (s.b_rs, s.b_cs);
     let kc_max = crate_depth_block_of_call(height, len, width);
     let panels = height / PANEL;
     PACKED_ROWS.with(|packed| {
@@ -189,55 +182,6 @@ mod tests {
     use super::*;
     use crate::kernels::gemm::Transpose;
 
-    /// The `gemm` crate's column-major sum of the same block, the bits this kernel must give.
-    fn crate_block(
-        ops: Operands<'_>,
-        rows: Range<usize>,
-        depth: Range<usize>,
-        cols: Range<usize>,
-    ) -> Vec<f32> {
-        let (m, k, n) = (ops.m, ops.k, ops.n);
-        let (a_rs, a_cs) = match ops.trans_a {
-            Transpose::No => (k as isize, 1),
-            Transpose::Yes => (1, m as isize),
-        };
-        let (b_rs, b_cs) = match ops.trans_b {
-            Transpose::No => (n as isize, 1),
-            Transpose::Yes => (1, k as isize),
-        };
-        let mut t = vec![f32::NAN; rows.len() * cols.len()];
-        // SAFETY: the block lies inside both operands at these strides, and `t` holds it
-        // column-major.
-        unsafe {
-            gemm::gemm(
-                rows.len(),
-                cols.len(),
-                depth.len(),
-                t.as_mut_ptr(),
-                rows.len() as isize,
-                1,
-                false,
-                ops.a
-                    .as_ptr()
-                    .offset(rows.start as isize * a_rs + depth.start as isize * a_cs),
-                a_cs,
-                a_rs,
-                ops.b
-                    .as_ptr()
-                    .offset(depth.start as isize * b_rs + cols.start as isize * b_cs),
-                b_cs,
-                b_rs,
-                0.0,
-                1.0,
-                false,
-                false,
-                false,
-                gemm::Parallelism::None,
-            )
-        };
-        t
-    }
-
     /// Every block size the kernel takes, in the three forms, gives the crate's bits: widths
     /// that end in every partial micro-tile, one and several k blocks (the crate's small-size
     /// rule at 512 steps and its cache-derived blocks), offsets inside the product, and a
@@ -269,7 +213,12 @@ mod tests {
                     if !takes(rows.len(), depth.len(), cols.len()) {
                         continue;
                     }
-                    let want = crate_block(ops, rows.clone(), depth.clone(), cols.clone());
+                    let want = crate::kernels::gemm::tests::crate_column_major(
+                        ops,
+                        rows.clone(),
+                        depth.clone(),
+                        cols.clone(),
+                    );
                     let mut got = vec![f32::NAN; want.len()];
                     // SAFETY: AVX2 and FMA checked above; `takes` holds; the block lies inside
                     // the product and `got` holds it.

@@ -21,7 +21,7 @@
 //! block the thread has packed, at most `MC·kc + kc·NC` floats, 2.3 MiB for 512-deep
 //! blocks): in steady state a product allocates nothing.
 
-use super::gemm::Operands;
+use super::gemm::{Operands, Strides};
 use super::gemm_avx2::{SendPtr, Store, in_blocks, through_padded_tile, transpose8x8};
 use std::arch::x86_64::*;
 use std::cell::RefCell;
@@ -53,16 +53,6 @@ pub(crate) fn aligned(buf: &mut Vec<f32>, len: usize) -> &mut [f32] {
     }
     let skip = buf.as_ptr().align_offset(64).min(ALIGN_PAD);
     &mut buf[skip..skip + len]
-}
-
-/// Geometry of the product: element (i, p) of op(A) is at `a[i·a_rs + p·a_cs]`, element
-/// (p, j) of op(B) at `b[p·b_rs + j·b_cs]`.
-#[derive(Clone, Copy)]
-pub(crate) struct Strides {
-    pub(crate) a_rs: usize,
-    pub(crate) a_cs: usize,
-    pub(crate) b_rs: usize,
-    pub(crate) b_cs: usize,
 }
 
 /// Packs rows `i0..i0 + mc` and columns `p0..p0 + kc` of op(A) into `dst` as `⌈mc/MR⌉`
@@ -387,21 +377,7 @@ pub(crate) unsafe fn matmul(
         "gemm_packed needs AVX2 and FMA"
     );
     let (m, k, n) = (ops.m, ops.k, ops.n);
-    use super::gemm::Transpose::{No, Yes};
-    let (a_rs, a_cs) = match ops.trans_a {
-        No => (k, 1),
-        Yes => (1, m),
-    };
-    let (b_rs, b_cs) = match ops.trans_b {
-        No => (n, 1),
-        Yes => (1, k),
-    };
-    let s = Strides {
-        a_rs,
-        a_cs,
-        b_rs,
-        b_cs,
-    };
+    let s = ops.strides();
     let kc_max = super::gemm::crate_depth_block(m, k, n);
     let base = SendPtr(c);
     in_blocks((m, n), (MR, NR), parts, epilogue, &|rows, cols| {
