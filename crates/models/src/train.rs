@@ -277,6 +277,9 @@ impl Sequential {
             self.check_data(v, "validation data")?;
         }
         self.stop_training = false;
+        // Start the helper threads and reserve every thread's product scratch now, so that no
+        // step allocates them (whichever thread a split product's parts land on).
+        strata_tensor::parallel::start_helpers();
         let mut history = History::default();
         for cb in options.callbacks.iter_mut() {
             cb.on_train_begin(self)?;

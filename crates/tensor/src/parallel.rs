@@ -242,6 +242,7 @@ fn helpers() -> &'static Helpers {
 
 fn helper_loop(slot: &Slot) {
     IS_HELPER.with(|h| h.set(true));
+    crate::kernels::gemm::reserve_thread_scratch();
     slot.started.store(true, Ordering::Release);
     let mut last_work = Instant::now();
     let mut polls = 0u32;
@@ -274,11 +275,15 @@ fn helper_loop(slot: &Slot) {
     }
 }
 
-/// Starts the helper threads now, if they are not running yet, and returns once each runs.
+/// Starts the helper threads now, if they are not running yet, and returns once each runs,
+/// with the product scratch of every helper and of the calling thread reserved
+/// ([`crate::kernels::gemm::reserve_thread_scratch`]).
 ///
-/// The first split would start them otherwise; a benchmark or a test that must not see
-/// their start-up (thread creation allocates) calls this first.
+/// The first split would start them otherwise, and each thread's scratch would grow as
+/// parts of products came its way; `fit`, a benchmark or a test that must not see this
+/// (thread creation and growth allocate) calls this first.
 pub fn start_helpers() {
+    crate::kernels::gemm::reserve_thread_scratch();
     for slot in &helpers().slots {
         while !slot.started.load(Ordering::Acquire) {
             thread::yield_now();

@@ -55,6 +55,48 @@ pub fn parallel_macs() -> usize {
     })
 }
 
+/// Reserves, on the calling thread, the scratch memory that Strata's product kernels keep per
+/// thread (packing buffers, the column-major blocks of batch products), at the largest size
+/// any product can ask of it, so that no later product grows it on this thread.
+///
+/// Which thread forms which part of a split product is decided while it runs (the first free
+/// thread takes the next part), so without this a thread may meet a larger part than before,
+/// and grow its scratch, at any step: on a loaded machine a helper that was late for every
+/// part of the first steps did so in a later one. [`crate::parallel::start_helpers`] calls
+/// this on every helper and on its caller; `fit` calls that before its first step.
+///
+/// The reservation is virtual memory until used: about 3.5 MiB per thread where the `gemm`
+/// crate runs its AVX2 kernels (most of it the packed kernel's 2 MiB `B` block, whose pages
+/// are touched only by products that wide), 33 KiB on AVX-512 CPUs, nothing elsewhere or with
+/// `STRATA_GEMM=crate`.
+pub fn reserve_thread_scratch() {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if *Choice::get() == Choice::Crate {
+            return;
+        }
+        if crate_runs_avx2() {
+            // The crate's k blocks are at most this deep: 512 steps for products with both
+            // sides at most 64 (`gemm_batch::crate_depth_block_of_call`), its cache-derived
+            // block (a power of two times the L1 set span, at least 512) otherwise.
+            let kc_max = crate_depth_block(1, 1 << 24, 1)
+                .next_power_of_two()
+                .max(512);
+            super::gemm_packed::reserve(kc_max);
+            super::gemm_batch::reserve(TRANSPOSED_MAX_ROWS, kc_max);
+            TRANSPOSED_SCRATCH.with(|scratch| {
+                super::gemm_packed::reserve_floats(
+                    &mut scratch.borrow_mut(),
+                    TRANSPOSED_MAX_ELEMENTS,
+                )
+            });
+        }
+        if super::Isa::Avx512.is_supported() {
+            super::gemm_avx512::reserve();
+        }
+    }
+}
+
 /// Whether this CPU is an AMD one of family 17h (Zen, Zen+, Zen 2), read from `cpuid`.
 fn amd_family_17h() -> bool {
     #[cfg(target_arch = "x86_64")]
@@ -1009,7 +1051,7 @@ thread_local! {
 fn stores_transposed(m: usize, k: usize, n: usize, accumulate: bool) -> bool {
     crate_runs_avx2()
         && !accumulate
-        && (m == 16 || m == 32)
+        && (m == 16 || m == TRANSPOSED_MAX_ROWS)
         && (n >= 32 || own_batch_takes(m, k, n))
         && m * n <= TRANSPOSED_MAX_ELEMENTS
 }
@@ -1029,6 +1071,10 @@ fn own_batch_takes(m: usize, k: usize, n: usize) -> bool {
         false
     }
 }
+
+/// The most rows (the batch) of a product [`stores_transposed`] sends through the per-thread
+/// scratch.
+const TRANSPOSED_MAX_ROWS: usize = 32;
 
 /// The largest output [`stores_transposed`] sends through the per-thread scratch (1 MiB of
 /// `f32`, 8,192 columns at batch 32), so that the scratch a thread keeps stays bounded; wider

@@ -64,6 +64,13 @@ thread_local! {
     static SECOND_HALF: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
+/// Reserves this thread's buffer for transposed B panel blocks (see
+/// [`super::gemm::reserve_thread_scratch`]).
+pub(crate) fn reserve() {
+    PACKED_BT
+        .with(|packed| super::gemm_packed::reserve_floats(&mut packed.borrow_mut(), KC * NR_WIDE));
+}
+
 /// Whether a product is computed as two sums over the halves of `k`, added at the end
 /// ([`matmul`]): a batch's forward product `X·W` (at most 64 rows, `B` used as stored, `C`
 /// overwritten) large enough to be split (`m·k·n` ≥ [`super::gemm::PARALLEL_MACS`]) whose

@@ -17,7 +17,7 @@
 
 use super::gemm::{Operands, Strides};
 use super::gemm_avx2::Store;
-use super::gemm_packed::{aligned, pack_b};
+use super::gemm_packed::{aligned, pack_b, reserve_floats};
 use std::arch::x86_64::*;
 use std::cell::RefCell;
 use std::ops::Range;
@@ -35,6 +35,17 @@ thread_local! {
     /// This thread's packed rows of `op(A)`, grown to the largest k block of rows it has held
     /// (32 rows by 512 steps: 64 KiB).
     static PACKED_ROWS: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Reserves this thread's packed rows for blocks of up to `rows` rows by `kc_max` steps (see
+/// [`super::gemm::reserve_thread_scratch`]).
+pub(crate) fn reserve(rows: usize, kc_max: usize) {
+    PACKED_ROWS.with(|packed| {
+        reserve_floats(
+            &mut packed.borrow_mut(),
+            rows.next_multiple_of(PANEL) * kc_max + super::gemm_packed::ALIGN_PAD,
+        )
+    });
 }
 
 /// The depth of the k blocks in which the `gemm` crate sums a `m×n` destination over `k`

@@ -37,13 +37,32 @@ const NC: usize = 1024;
 
 /// Floats of padding that let a buffer start on a 64-byte boundary (panels on cache lines;
 /// the loads are unaligned ones, so nothing depends on it for correctness).
-const ALIGN_PAD: usize = 16;
+pub(crate) const ALIGN_PAD: usize = 16;
 /// Floats a packed A block needs past its panels (see [`pack_a`]).
 const SLACK: usize = 8;
 
 thread_local! {
     /// This thread's packing buffers: (A block, B block).
     static PACKED: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// Reserves this thread's packing buffers for the largest blocks the kernel packs when the
+/// `gemm` crate's k blocks are at most `kc_max` deep (so that no later product grows them on
+/// this thread; see [`super::gemm::reserve_thread_scratch`]).
+pub(crate) fn reserve(kc_max: usize) {
+    PACKED.with(|packed| {
+        let (abuf, bbuf) = &mut *packed.borrow_mut();
+        reserve_floats(abuf, MC.div_ceil(MR) * MR * kc_max + SLACK + ALIGN_PAD);
+        reserve_floats(bbuf, NC * kc_max + ALIGN_PAD);
+    });
+}
+
+/// Makes `buf`'s capacity at least `len` floats (its length is unchanged: the memory is only
+/// reserved, and the pages of a large reservation are not touched until they are used).
+pub(crate) fn reserve_floats(buf: &mut Vec<f32>, len: usize) {
+    if buf.capacity() < len {
+        buf.reserve_exact(len - buf.len());
+    }
 }
 
 /// The first 64-byte-aligned `len` floats of `buf`, which is grown if it is too short.
