@@ -65,10 +65,11 @@ pub fn parallel_macs() -> usize {
 /// part of the first steps did so in a later one. [`crate::parallel::start_helpers`] calls
 /// this on every helper and on its caller; `fit` calls that before its first step.
 ///
-/// The reservation is virtual memory until used: about 3.5 MiB per thread where the `gemm`
-/// crate runs its AVX2 kernels (most of it the packed kernel's 2 MiB `B` block, whose pages
-/// are touched only by products that wide), 33 KiB on AVX-512 CPUs, nothing elsewhere or with
-/// `STRATA_GEMM=crate`.
+/// The reservation is address space until used, its pages touched only as far as products
+/// use them. Where the `gemm` crate runs its AVX2 kernels it is 3.4 MiB per thread with the
+/// crate's 512-step k blocks (CPUs with a 32 KiB, 8-way L1 data cache), most of it the packed
+/// kernel's 2 MiB `B` block, and about twice that with 1,024-step blocks (48 KiB, 12-way);
+/// 33 KiB on AVX-512 CPUs; nothing elsewhere or with `STRATA_GEMM=crate`.
 pub fn reserve_thread_scratch() {
     #[cfg(target_arch = "x86_64")]
     {
