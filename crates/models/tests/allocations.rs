@@ -266,6 +266,60 @@ fn a_step_with_dropout_and_weight_penalties_allocates_nothing() {
     assert_none(&steady_state_allocations(&mut model));
 }
 
+/// A new thread with its product scratch reserved (`gemm::reserve_thread_scratch`, as every
+/// helper does when it starts and `fit` does on its caller) forms the products of a batch-32
+/// step of the 784-300-100-10 MLP without allocating, whatever it formed before; without the
+/// reservation its buffers grow, and the same products allocate. This is what lets a helper
+/// take its first part of a split product at any step (`docs/performance.md`, item 35). The
+/// forward products through the two large weights are left out: they run in depth halves,
+/// whose sums the calling thread keeps and grows in the first step.
+fn a_thread_with_reserved_scratch_forms_a_steps_products_without_allocating() {
+    use strata::tensor::Transpose::{No, Yes};
+    use strata::tensor::kernels::gemm;
+    // (m, k, n, op(A) transposed, op(B) transposed, accumulate)
+    let products = [
+        (32, 300, 784, No, Yes, false), // dY·W₁ᵀ: the batch kernel
+        (784, 32, 300, Yes, No, true),  // Xᵀ·dY for W₁: the packed kernel
+        (32, 100, 10, No, No, false),   // the output layer: a narrow batch output
+        (100, 32, 10, Yes, No, true),   // its weight gradient: the in-place kernel
+        (300, 32, 100, Yes, No, true),  // W₂'s weight gradient
+    ];
+    let on_a_new_thread = |reserve: bool| -> Vec<u64> {
+        std::thread::spawn(move || {
+            let operands: Vec<_> = products
+                .iter()
+                .map(|&(m, k, n, ..)| (vec![0.5f32; m * k], vec![0.25f32; k * n], vec![0.0; m * n]))
+                .collect();
+            if reserve {
+                gemm::reserve_thread_scratch();
+            }
+            let mut counts = Vec::with_capacity(products.len());
+            for (&(m, k, n, ta, tb, acc), (a, b, mut c)) in products.iter().zip(operands) {
+                ALLOCATIONS.store(0, Ordering::Relaxed);
+                ARMED.store(true, Ordering::Relaxed);
+                strata::tensor::parallel::serially(|| {
+                    gemm::matmul(&a, ta, &b, tb, m, k, n, &mut c, acc)
+                });
+                ARMED.store(false, Ordering::Relaxed);
+                counts.push(ALLOCATIONS.load(Ordering::Relaxed));
+            }
+            counts
+        })
+        .join()
+        .unwrap()
+    };
+    let reserved = on_a_new_thread(true);
+    assert!(
+        reserved.iter().all(|&n| n == 0),
+        "allocations per product with the scratch reserved: {reserved:?}"
+    );
+    let unreserved = on_a_new_thread(false);
+    assert!(
+        unreserved.iter().any(|&n| n > 0),
+        "no allocation counted without the reservation: {unreserved:?}"
+    );
+}
+
 /// The counter sees allocations (so a zero above means none were made).
 fn the_counter_counts_allocations() {
     ALLOCATIONS.store(0, Ordering::Relaxed);
@@ -285,6 +339,7 @@ fn steady_state_training_steps_allocate_nothing() {
         return;
     }
     the_counter_counts_allocations();
+    a_thread_with_reserved_scratch_forms_a_steps_products_without_allocating();
     an_mlp_step_with_sgd_allocates_nothing();
     an_mlp_step_with_momentum_adam_or_nadam_allocates_nothing();
     a_batch_norm_step_allocates_nothing();
