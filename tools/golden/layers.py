@@ -107,6 +107,29 @@ golden["constraints"] = {
     "unit_norm_axis0": arr(keras.constraints.UnitNorm(axis=0)(w)),
 }
 
+# Non-finite inputs: what each activation and the softmax cross-entropy make of NaN and ±inf
+# (a diverging model must show NaN, not a finite value, so that TerminateOnNaN sees it).
+# JSON has no NaN or infinity: they are written as the strings "nan", "inf" and "-inf".
+def enc(x):
+    return [v if np.isfinite(v) else ("nan" if np.isnan(v) else ("inf" if v > 0 else "-inf"))
+            for v in np.asarray(x, dtype=np.float32).ravel().tolist()]
+
+
+nf_x = np.array([np.nan, np.inf, -np.inf, 100.0, -100.0, 0.5], dtype=np.float32)
+nf = {}
+for name in ["relu", "leaky_relu", "elu", "selu", "gelu", "silu", "mish", "sigmoid", "tanh", "softplus"]:
+    nf[name] = enc(keras.activations.get(name)(nf_x))
+nf["gelu_approximate"] = enc(keras.activations.gelu(nf_x, approximate=True))
+nf_rows = np.array([[np.nan, 1.0, 2.0], [np.inf, 1.0, 2.0], [-np.inf, 1.0, 2.0], [1.0, 2.0, 3.0]], dtype=np.float32)
+nf_labels = np.array([1, 1, 1, 1])
+nf_ce = [float(keras.losses.sparse_categorical_crossentropy(nf_labels[i:i + 1], nf_rows[i:i + 1], from_logits=True).numpy()[0])
+         for i in range(len(nf_rows))]
+golden["non_finite"] = {
+    "x": enc(nf_x), "outputs": nf, "softmax_input": enc(nf_rows), "softmax": enc(keras.activations.softmax(nf_rows)),
+    "log_softmax": enc(keras.activations.log_softmax(nf_rows)), "labels": nf_labels.tolist(),
+    "sparse_ce_from_logits_per_row": enc(nf_ce),
+}
+
 with open(OUT, "w") as f:
     json.dump(golden, f, indent=1)
 print("wrote", os.path.normpath(OUT))

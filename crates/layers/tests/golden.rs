@@ -94,6 +94,106 @@ fn every_activation_matches_keras() {
     );
 }
 
+/// A golden list that may hold the strings "nan", "inf" and "-inf" (JSON has no such numbers).
+fn floats_or_non_finite(v: &Value) -> Vec<f32> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| match x.as_str() {
+            Some("nan") => f32::NAN,
+            Some("inf") => f32::INFINITY,
+            Some("-inf") => f32::NEG_INFINITY,
+            Some(other) => panic!("unexpected golden string {other:?}"),
+            None => x.as_f64().unwrap() as f32,
+        })
+        .collect()
+}
+
+/// Keras's NaN must be NaN where the input is NaN and non-finite elsewhere (Keras's own NaN
+/// there comes from `∞ − ∞` or `∞ · 0`, which Strata's clamped exponential may form as ±∞);
+/// Keras's ±∞ must be the same infinity; finite values must be close.
+#[track_caller]
+fn assert_like_keras(got: &[f32], want: &[f32], input_is_nan: &[bool], what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths");
+    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+        let ok = if input_is_nan[i] {
+            g.is_nan()
+        } else if w.is_nan() {
+            !g.is_finite()
+        } else if w.is_infinite() {
+            g == w
+        } else {
+            (g - w).abs() <= 1e-6 + 1e-5 * w.abs()
+        };
+        assert!(ok, "{what}[{i}]: {g} vs Keras {w}");
+    }
+}
+
+#[test]
+fn non_finite_inputs_give_what_keras_gives() {
+    let g = golden();
+    let nf = &g["non_finite"];
+    let x = floats_or_non_finite(&nf["x"]);
+    let x_is_nan: Vec<bool> = x.iter().map(|v| v.is_nan()).collect();
+    let xt = Tensor::from_vec(&[1, x.len()], x.clone()).unwrap();
+    let outputs = nf["outputs"].as_object().unwrap();
+    assert_eq!(
+        outputs.len(),
+        11,
+        "every activation of the fixture is checked"
+    );
+    for (name, want) in outputs {
+        let act: Activation = name.parse().unwrap();
+        let tape = Tape::new();
+        let y = act.apply(tape.constant(xt.clone())).value();
+        assert_like_keras(y.as_slice(), &floats_or_non_finite(want), &x_is_nan, name);
+    }
+    // Rows: [NaN, 1, 2], [∞, 1, 2], [−∞, 1, 2], [1, 2, 3].
+    let rows = floats_or_non_finite(&nf["softmax_input"]);
+    let row_has_nan: Vec<bool> = rows
+        .chunks(3)
+        .flat_map(|r| [r.iter().any(|v| v.is_nan()); 3])
+        .collect();
+    let rt = Tensor::from_vec(&[4, 3], rows).unwrap();
+    let tape = Tape::new();
+    let z = tape.constant(rt);
+    for (name, y) in [
+        ("softmax", z.softmax().value()),
+        ("log_softmax", z.log_softmax().value()),
+    ] {
+        assert_like_keras(
+            y.as_slice(),
+            &floats_or_non_finite(&nf[name]),
+            &row_has_nan,
+            name,
+        );
+    }
+    let labels: Vec<usize> = nf["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap() as usize)
+        .collect();
+    let want = floats_or_non_finite(&nf["sparse_ce_from_logits_per_row"]);
+    for (i, row) in floats_or_non_finite(&nf["softmax_input"])
+        .chunks(3)
+        .enumerate()
+    {
+        let tape = Tape::new();
+        let z = tape.constant(Tensor::from_vec(&[1, 3], row.to_vec()).unwrap());
+        let loss = z
+            .sparse_softmax_cross_entropy(&labels[i..i + 1])
+            .value()
+            .item();
+        assert_like_keras(
+            &[loss],
+            &want[i..i + 1],
+            &[row.iter().any(|v| v.is_nan())],
+            &format!("sparse cross-entropy from logits, row {i}"),
+        );
+    }
+}
+
 #[test]
 fn unknown_activation_lists_the_valid_names() {
     let err = "relux".parse::<Activation>().unwrap_err().to_string();

@@ -218,3 +218,48 @@ fn history_plots_are_written_as_svg() {
             .contains("learning_rate")
     );
 }
+
+#[test]
+fn a_nan_in_the_data_shows_as_a_nan_loss_through_relu_and_stops_training() {
+    // ReLU must pass NaN on (Keras does): `max(x, 0)` in the usual library form returns 0 for
+    // NaN, which hid the NaN here and let the weights turn NaN behind finite losses.
+    let clean = blobs(64, 6);
+    let mut x = clean.inputs_tensor();
+    x.as_mut_slice()[5 * 6 + 2] = f32::NAN;
+    let labels: Vec<u32> = (0..64).map(|i| (i % 3) as u32).collect();
+    let data = Dataset::from_tensor(&x, labels).unwrap();
+    let mut model = Sequential::with_seed(&[6], 6);
+    model.add(Dense::new(16).activation("relu")).unwrap();
+    model.add(Dense::new(3).activation("softmax")).unwrap();
+    model
+        .compile(
+            Sgd::new(0.05),
+            "sparse_categorical_crossentropy".parse().unwrap(),
+            &[Metric::Accuracy],
+        )
+        .unwrap();
+    let logs = model.evaluate(&data, 16).unwrap();
+    assert!(logs.get("loss").unwrap().is_nan(), "{logs:?}");
+    assert!(
+        model
+            .evaluate(&clean, 16)
+            .unwrap()
+            .get("loss")
+            .unwrap()
+            .is_finite()
+    );
+    let mut guard = TerminateOnNaN::new();
+    let history = model
+        .fit(
+            &data,
+            FitOptions::epochs(3)
+                .batch_size(16)
+                .shuffle(false)
+                .verbose(0)
+                .callback(&mut guard),
+        )
+        .unwrap();
+    assert!(guard.terminated);
+    assert_eq!(history.epochs.len(), 1);
+    assert!(history.get("loss").unwrap()[0].is_nan());
+}

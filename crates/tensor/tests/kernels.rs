@@ -52,6 +52,77 @@ fn simd_activations_equal_scalar_on_lengths_0_to_67() {
     }
 }
 
+/// Equal bits, or both NaN (a NaN's payload may differ between paths).
+fn same_or_both_nan(got: &[f32], want: &[f32]) -> bool {
+    got.len() == want.len()
+        && got
+            .iter()
+            .zip(want)
+            .all(|(g, w)| g.to_bits() == w.to_bits() || (g.is_nan() && w.is_nan()))
+}
+
+#[test]
+fn nan_inputs_give_nan_on_every_path_and_infinities_agree_with_scalar() {
+    // A diverging model must show NaN (Keras does): no function may turn NaN into a number.
+    let specials = [
+        f32::NAN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        1e30,
+        -1e30,
+        0.5,
+        -0.5,
+    ];
+    for f in Unary::ALL {
+        for len in 1..=67 {
+            let x: Vec<f32> = (0..len).map(|i| specials[i % specials.len()]).collect();
+            let dy = vec![1.0; len];
+            let mut y_ref = vec![0.0; len];
+            activation::forward_serial_with(Isa::Scalar, f, &x, &mut y_ref);
+            for (i, (&x, &y)) in x.iter().zip(&y_ref).enumerate() {
+                assert!(!x.is_nan() || y.is_nan(), "{f:?}(NaN) = {y} at {i}");
+            }
+            let mut dx_ref = vec![0.0; len];
+            activation::backward_serial_with(Isa::Scalar, f, &x, &y_ref, &dy, &mut dx_ref);
+            for isa in Isa::available() {
+                let mut y = vec![0.0; len];
+                activation::forward_serial_with(isa, f, &x, &mut y);
+                assert!(
+                    same_or_both_nan(&y, &y_ref),
+                    "{f:?} forward, {isa:?}, length {len}: {y:?} vs {y_ref:?}"
+                );
+                let mut dx = vec![0.0; len];
+                activation::backward_serial_with(isa, f, &x, &y, &dy, &mut dx);
+                assert!(
+                    same_or_both_nan(&dx, &dx_ref),
+                    "{f:?} backward, {isa:?}, length {len}: {dx:?} vs {dx_ref:?}"
+                );
+            }
+        }
+    }
+    // A row holding NaN is NaN throughout after softmax and log-softmax; other rows are not.
+    for cols in 1..=67 {
+        let mut x = random(2 * cols, cols as u64, 5.0);
+        x[cols / 2] = f32::NAN;
+        for isa in Isa::available() {
+            let mut sm = vec![0.0; 2 * cols];
+            softmax::softmax_rows_with(isa, &x, cols, &mut sm);
+            let mut lsm = vec![0.0; 2 * cols];
+            softmax::log_softmax_rows_with(isa, &x, cols, &mut lsm);
+            for out in [&sm, &lsm] {
+                assert!(
+                    out[..cols].iter().all(|v| v.is_nan()),
+                    "{isa:?} width {cols}"
+                );
+                assert!(
+                    out[cols..].iter().all(|v| v.is_finite()),
+                    "{isa:?} width {cols}"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn simd_elementwise_kernels_equal_scalar_on_lengths_0_to_67() {
     for len in 0..=67 {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 /// An element-wise function with a derivative kernel.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Unary {
-    /// `max(x, 0)`.
+    /// `max(x, 0)` (NaN stays NaN, as in Keras).
     Relu,
     /// `x` for `x ≥ 0`, `negative_slope · x` otherwise.
     LeakyRelu {
@@ -60,7 +60,14 @@ impl Unary {
     #[inline(always)]
     pub fn eval(self, x: f32) -> f32 {
         match self {
-            Unary::Relu => x.max(0.0),
+            // Not `x.max(0.0)`, which returns 0 for NaN and so would hide a diverging model.
+            Unary::Relu => {
+                if x <= 0.0 {
+                    0.0
+                } else {
+                    x
+                }
+            }
             Unary::LeakyRelu { negative_slope } => {
                 if x >= 0.0 {
                     x
@@ -143,12 +150,15 @@ impl Unary {
     }
 }
 
+/// ELU; a NaN input gives NaN (as in Keras), not the `0` that `x.min(0.0)` would pass on.
 #[inline(always)]
 fn elu(x: f32, alpha: f32) -> f32 {
+    // `exp_m1` sees x only where it is not positive (both sides are computed: no branch).
+    let negative_part = if x > 0.0 { 0.0 } else { x };
     if x > 0.0 {
         x
     } else {
-        alpha * math::exp_m1(x.min(0.0))
+        alpha * math::exp_m1(negative_part)
     }
 }
 

@@ -34,10 +34,17 @@ pub fn exp(x: f32) -> f32 {
     er * scale
 }
 
-/// Natural logarithm for positive normal `f32`; `ln(0)` returns about −88 instead of −∞.
+/// Natural logarithm for positive normal `f32`; `ln(0)` returns about −88 instead of −∞, while
+/// NaN and +∞ are returned unchanged (the bit arithmetic below would make them finite).
 #[inline(always)]
 pub fn ln(x: f32) -> f32 {
-    let x = x.max(f32::MIN_POSITIVE);
+    let input = x;
+    // Not `x.max(..)`, which would turn NaN into the bound.
+    let x = if x < f32::MIN_POSITIVE {
+        f32::MIN_POSITIVE
+    } else {
+        x
+    };
     let bits = x.to_bits() as i32;
     // x = m · 2^e with m in [√½, √2).
     let mut e = ((bits >> 23) & 0xFF) - 127;
@@ -59,7 +66,12 @@ pub fn ln(x: f32) -> f32 {
     let p = p * f + 3.333_333e-1;
     let y = f * z * p - 0.5 * z;
     let ef = e as f32;
-    f + y + ef * std::f32::consts::LN_2
+    let result = f + y + ef * std::f32::consts::LN_2;
+    if input.is_nan() || input == f32::INFINITY {
+        input
+    } else {
+        result
+    }
 }
 
 /// `ln(1 + u)` for `u ≥ 0`, accurate for tiny `u` (Goldberg's trick).
@@ -89,7 +101,8 @@ pub fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + exp(-x))
 }
 
-/// Hyperbolic tangent (Cephes tanhf: odd polynomial near zero, exponentials elsewhere).
+/// Hyperbolic tangent (Cephes tanhf: odd polynomial near zero, exponentials elsewhere); NaN
+/// gives NaN.
 #[inline(always)]
 pub fn tanh(x: f32) -> f32 {
     let a = x.abs();
@@ -100,7 +113,8 @@ pub fn tanh(x: f32) -> f32 {
     let p = p * z + 1.333_144_2e-1;
     let p = p * z - 3.333_328_2e-1;
     let small = p * z * x + x;
-    let e = exp(-2.0 * a.min(9.5));
+    // Not `a.min(9.5)`, which would turn NaN into 9.5 and so tanh(NaN) into 1.
+    let e = exp(-2.0 * if a > 9.5 { 9.5 } else { a });
     let large = (1.0 - e) / (1.0 + e);
     let large = if x < 0.0 { -large } else { large };
     if a < 0.625 { small } else { large }
