@@ -79,11 +79,46 @@ history = tiny.fit(np.zeros((4, 1), np.float32), np.zeros((4, 1), np.float32), e
                    callbacks=[keras.callbacks.LearningRateScheduler(exponential_decay_fn)])
 schedules["seed_history_learning_rate"] = [float(v) for v in history.history["learning_rate"]]
 
+# One step with a NaN in the first variable's gradient (and an infinity in the second's, for the
+# clipping cases): which weights Keras makes NaN, and what the others become. JSON has no NaN or
+# infinity: they are written as the strings "nan", "inf" and "-inf".
+def enc(x):
+    return [v if np.isfinite(v) else ("nan" if np.isnan(v) else ("inf" if v > 0 else "-inf"))
+            for v in np.asarray(x, dtype=np.float32).ravel().tolist()]
+
+
+nf_grads = [g.copy() for g in grads[0]]
+nf_grads[0].ravel()[1] = np.nan
+nf_configs = {
+    "sgd_clipnorm": lambda: keras.optimizers.SGD(0.05, clipnorm=0.5),
+    "sgd_clipvalue": lambda: keras.optimizers.SGD(0.05, clipvalue=0.5),
+    "sgd_global_clipnorm": lambda: keras.optimizers.SGD(0.05, global_clipnorm=0.5),
+    "sgd_momentum": lambda: keras.optimizers.SGD(0.05, momentum=0.9),
+    "adam": lambda: keras.optimizers.Adam(0.01),
+    "adamax": lambda: keras.optimizers.Adamax(0.01),
+}
+non_finite = {}
+for label, gs in [("nan", nf_grads)]:
+    for name, make in nf_configs.items():
+        opt = make()
+        vs = [keras.Variable(w.copy()) for w in w0]
+        opt.apply_gradients(zip([tf.constant(x) for x in gs], vs))
+        non_finite[name] = [enc(v.numpy()) for v in vs]
+inf_grads = [g.copy() for g in grads[0]]
+inf_grads[1].ravel()[0] = np.inf
+for name in ["sgd_clipnorm", "sgd_clipvalue"]:
+    opt = nf_configs[name]()
+    vs = [keras.Variable(w.copy()) for w in w0]
+    opt.apply_gradients(zip([tf.constant(x) for x in inf_grads], vs))
+    non_finite[name + "_inf"] = [enc(v.numpy()) for v in vs]
+
 golden = {
     "generator": "tools/golden/optim.py", "keras": keras.__version__, "tensorflow": tf.__version__,
     "initial": [w.ravel().tolist() for w in w0], "shapes": [list(w.shape) for w in w0],
     "gradients": [[x.ravel().tolist() for x in g] for g in grads],
     "trajectories": trajectories, "schedule_steps": points, "schedules": schedules,
+    "non_finite": {"gradients_nan": [enc(g) for g in nf_grads], "gradients_inf": [enc(g) for g in inf_grads],
+                   "after_one_step": non_finite},
 }
 with open(OUT, "w") as f:
     json.dump(golden, f)

@@ -8,7 +8,7 @@ use strata_tensor::Tensor;
 pub enum Clipping {
     /// Element-wise `clip(g, −v, v)` (Keras `clipvalue`).
     Value(f32),
-    /// Per tensor `g·c / max(‖g‖₂, c)` (Keras `clipnorm`).
+    /// Per tensor `g·c / max(‖g‖₂, c)` (Keras `clipnorm`); a NaN norm makes that tensor NaN.
     Norm(f32),
     /// All tensors scaled by `c·min(1/N, 1/c)` with `N` the norm over all of them (Keras
     /// `global_clipnorm`); a NaN or infinite `N` makes every gradient NaN.
@@ -37,10 +37,16 @@ impl Clipping {
             Clipping::Norm(c) => {
                 for g in grads {
                     let n = norm(g) as f32;
-                    if n > c {
-                        let s = c / n.max(c);
-                        g.as_mut_slice().iter_mut().for_each(|x| *x *= s);
-                    }
+                    // Keras: g·c / max(‖g‖, c), where a NaN norm makes the whole tensor NaN
+                    // (`f32::max` would drop the NaN and leave the tensor's numbers as they are).
+                    let s = if n.is_nan() {
+                        f32::NAN
+                    } else if n > c {
+                        c / n
+                    } else {
+                        continue;
+                    };
+                    g.as_mut_slice().iter_mut().for_each(|x| *x *= s);
                 }
             }
             Clipping::GlobalNorm(c) => {

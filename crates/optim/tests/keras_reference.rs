@@ -539,3 +539,76 @@ fn plain_sgd_updates_a_kernel_from_the_gradient_factors() {
         );
     }
 }
+
+/// A golden list that may hold the strings "nan", "inf" and "-inf" (JSON has no such numbers).
+fn floats_or_non_finite(v: &Value) -> Vec<f32> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| match x.as_str() {
+            Some("nan") => f32::NAN,
+            Some("inf") => f32::INFINITY,
+            Some("-inf") => f32::NEG_INFINITY,
+            Some(other) => panic!("unexpected golden string {other:?}"),
+            None => x.as_f64().unwrap() as f32,
+        })
+        .collect()
+}
+
+#[test]
+fn a_nan_or_infinite_gradient_poisons_the_weights_keras_poisons() {
+    // A NaN gradient must reach the weights Keras makes NaN (so the loss shows it), and
+    // clipping must not spread it further or less far than Keras does.
+    let g = golden();
+    let shapes: Vec<Vec<usize>> = g["shapes"].as_array().unwrap().iter().map(shape).collect();
+    let tensors = |v: &Value| -> Vec<Tensor> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .zip(&shapes)
+            .map(|(v, s)| Tensor::from_vec(s, floats_or_non_finite(v)).unwrap())
+            .collect()
+    };
+    let initial = tensors(&g["initial"]);
+    let nf = &g["non_finite"];
+    let cases = nf["after_one_step"].as_object().unwrap();
+    assert_eq!(cases.len(), 8);
+    for (name, want) in cases {
+        let (config, grads): (OptimizerConfig, _) = match name.as_str() {
+            "sgd_clipnorm" => (Sgd::new(0.05).clipnorm(0.5).into(), "gradients_nan"),
+            "sgd_clipvalue" => (Sgd::new(0.05).clipvalue(0.5).into(), "gradients_nan"),
+            "sgd_global_clipnorm" => (Sgd::new(0.05).global_clipnorm(0.5).into(), "gradients_nan"),
+            "sgd_momentum" => (Sgd::new(0.05).momentum(0.9).into(), "gradients_nan"),
+            "adam" => (Adam::new(0.01).into(), "gradients_nan"),
+            "adamax" => (Adamax::new(0.01).into(), "gradients_nan"),
+            "sgd_clipnorm_inf" => (Sgd::new(0.05).clipnorm(0.5).into(), "gradients_inf"),
+            "sgd_clipvalue_inf" => (Sgd::new(0.05).clipvalue(0.5).into(), "gradients_inf"),
+            other => panic!("no Strata configuration for golden case {other}"),
+        };
+        let mut params: Vec<Param> = initial
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Param::new(format!("w{i}"), t.clone()))
+            .collect();
+        let gradients = gradients(&params, &tensors(&nf[grads]));
+        let mut optimizer = Optimizer::new(config).unwrap();
+        let mut refs: Vec<&mut Param> = params.iter_mut().collect();
+        optimizer.apply(&mut refs, &gradients).unwrap();
+        for (p, w) in params.iter().zip(want.as_array().unwrap()) {
+            for (i, (&a, b)) in p
+                .value
+                .as_slice()
+                .iter()
+                .zip(floats_or_non_finite(w))
+                .enumerate()
+            {
+                let ok = if b.is_nan() {
+                    a.is_nan()
+                } else {
+                    (a - b).abs() <= 2e-6 + 2e-5 * b.abs()
+                };
+                assert!(ok, "{name}, {}[{i}]: {a} vs Keras {b}", p.name());
+            }
+        }
+    }
+}
