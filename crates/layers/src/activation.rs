@@ -112,6 +112,22 @@ impl Activation {
         }
     }
 
+    /// Checks the parameters: a finite `negative_slope` or `alpha` (a layer checks its
+    /// activation when it is added to a model or loaded from a file).
+    pub fn validate(&self) -> Result<(), String> {
+        match *self {
+            Activation::LeakyRelu { negative_slope: v } | Activation::Elu { alpha: v }
+                if !v.is_finite() =>
+            {
+                Err(format!(
+                    "{} needs a finite parameter, found {v}",
+                    self.name()
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// The element-wise kernel, or `None` for linear and softmax.
     pub fn unary(&self) -> Option<Unary> {
         Some(match *self {

@@ -8,7 +8,7 @@ use strata_autograd::{Param, Var};
 use strata_tensor::Unary;
 
 macro_rules! elementwise_layer {
-    ($(#[$doc:meta])* $name:ident { $($field:ident : $ty:ty = $default:expr),* } => $class:literal, $unary:expr) => {
+    ($(#[$doc:meta])* $name:ident { $($field:ident : $ty:ty = $default:expr),* } => $class:literal, $unary:expr, $check:expr) => {
         $(#[$doc])*
         #[derive(Clone, Debug, Serialize, Deserialize)]
         pub struct $name {
@@ -31,6 +31,9 @@ macro_rules! elementwise_layer {
             }
 
             fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>, LayerError> {
+                // The parameters are checked here, when the layer is added or loaded.
+                let check: fn(&Self) -> Result<(), String> = $check;
+                check(self).map_err(|m| invalid($class, m))?;
                 Ok(input_shape.to_vec())
             }
 
@@ -50,18 +53,29 @@ macro_rules! elementwise_layer {
 
 elementwise_layer! {
     /// Keras's `ReLU()` layer, `max(x, 0)`.
-    ReLU {} => "ReLU", |_| Unary::Relu
+    ReLU {} => "ReLU", |_| Unary::Relu, |_| Ok(())
 }
 
 elementwise_layer! {
     /// Keras's `LeakyReLU(negative_slope=0.3)` layer (note: the layer's default is 0.3, the
     /// `"leaky_relu"` function's is 0.2).
-    LeakyReLU { negative_slope: f32 = 0.3 } => "LeakyReLU", |l| Unary::LeakyRelu { negative_slope: l.negative_slope }
+    LeakyReLU { negative_slope: f32 = 0.3 } => "LeakyReLU", |l| Unary::LeakyRelu { negative_slope: l.negative_slope },
+    // Keras's rule: "cannot be None or negative".
+    |l| if l.negative_slope.is_finite() && l.negative_slope >= 0.0 {
+        Ok(())
+    } else {
+        Err(format!("negative_slope must be finite and ≥ 0, found {}", l.negative_slope))
+    }
 }
 
 elementwise_layer! {
     /// Keras's `ELU(alpha=1.0)` layer.
-    ELU { alpha: f32 = 1.0 } => "ELU", |l| Unary::Elu { alpha: l.alpha }
+    ELU { alpha: f32 = 1.0 } => "ELU", |l| Unary::Elu { alpha: l.alpha },
+    |l| if l.alpha.is_finite() {
+        Ok(())
+    } else {
+        Err(format!("alpha must be finite, found {}", l.alpha))
+    }
 }
 
 impl ReLU {
@@ -133,6 +147,9 @@ impl Layer for PReLU {
     }
 
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>, LayerError> {
+        self.alpha_initializer
+            .validate()
+            .map_err(|m| invalid("PReLU", format!("alpha_initializer: {m}")))?;
         if input_shape.len() != 1 {
             return Err(invalid(
                 "PReLU",

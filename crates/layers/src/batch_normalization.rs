@@ -155,14 +155,28 @@ impl Layer for BatchNormalization {
         if let Some(e) = &self.pending_error {
             return Err(e.clone());
         }
-        if !(0.0..=1.0).contains(&self.momentum) || self.epsilon <= 0.0 {
+        let valid =
+            (0.0..=1.0).contains(&self.momentum) && self.epsilon > 0.0 && self.epsilon.is_finite();
+        if !valid {
             return Err(invalid(
                 "BatchNormalization",
                 format!(
-                    "momentum must be in [0, 1] and epsilon > 0, found {} and {}",
+                    "momentum must be in [0, 1] and epsilon finite and > 0, found {} and {}",
                     self.momentum, self.epsilon
                 ),
             ));
+        }
+        for (field, init) in [
+            ("beta_initializer", &self.beta_initializer),
+            ("gamma_initializer", &self.gamma_initializer),
+            ("moving_mean_initializer", &self.moving_mean_initializer),
+            (
+                "moving_variance_initializer",
+                &self.moving_variance_initializer,
+            ),
+        ] {
+            init.validate()
+                .map_err(|m| invalid("BatchNormalization", format!("{field}: {m}")))?;
         }
         match input_shape.last() {
             Some(&c) if c > 0 => {}

@@ -29,6 +29,30 @@ pub enum Constraint {
 }
 
 impl Constraint {
+    /// Checks the constraint for a weight of `rank` axes: `max_value` finite and ≥ 0, `axis`
+    /// below `rank` (a layer checks its constraints when it is added to a model or loaded from
+    /// a file).
+    pub fn validate(&self, rank: usize) -> Result<(), String> {
+        let axis = match *self {
+            Constraint::NonNeg => return Ok(()),
+            Constraint::MaxNorm { max_value, axis } => {
+                if !(max_value.is_finite() && max_value >= 0.0) {
+                    return Err(format!(
+                        "max_value must be finite and ≥ 0, found {max_value}"
+                    ));
+                }
+                axis
+            }
+            Constraint::UnitNorm { axis } => axis,
+        };
+        if axis >= rank.max(1) {
+            return Err(format!(
+                "axis {axis} is out of range for a weight with {rank} axes"
+            ));
+        }
+        Ok(())
+    }
+
     /// Projects `w` in place.
     pub fn apply(&self, w: &mut Tensor) {
         match *self {

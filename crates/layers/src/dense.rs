@@ -155,6 +155,30 @@ impl Layer for Dense {
         if self.units == 0 {
             return Err(invalid("Dense", "units must be at least 1"));
         }
+        // The configuration is checked here, so that a layer from a file is held to the same
+        // rules as one made by the builders.
+        let check = |field: &str, r: Result<(), String>| {
+            r.map_err(|m| invalid("Dense", format!("{field}: {m}")))
+        };
+        check("activation", self.activation.validate())?;
+        check("kernel_initializer", self.kernel_initializer.validate())?;
+        check("bias_initializer", self.bias_initializer.validate())?;
+        for (field, r) in [
+            ("kernel_regularizer", &self.kernel_regularizer),
+            ("bias_regularizer", &self.bias_regularizer),
+        ] {
+            if let Some(r) = r {
+                check(field, r.validate())?;
+            }
+        }
+        for (field, c, rank) in [
+            ("kernel_constraint", &self.kernel_constraint, 2),
+            ("bias_constraint", &self.bias_constraint, 1),
+        ] {
+            if let Some(c) = c {
+                check(field, c.validate(rank))?;
+            }
+        }
         if input_shape.len() != 1 {
             return Err(ShapeError::new(
                 "Dense",

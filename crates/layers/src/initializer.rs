@@ -108,6 +108,29 @@ impl Initializer {
         distribution: Distribution::Uniform,
     };
 
+    /// Checks the parameters: finite numbers, a standard deviation ≥ 0, `minval ≤ maxval`, a
+    /// variance scale > 0 (as Keras's `VarianceScaling` requires). A layer checks its
+    /// initializers when it is added to a model or loaded from a file.
+    pub fn validate(&self) -> Result<(), String> {
+        let ok = match *self {
+            Initializer::Zeros | Initializer::Ones => true,
+            Initializer::Constant(v) => v.is_finite(),
+            Initializer::RandomNormal { mean, stddev }
+            | Initializer::TruncatedNormal { mean, stddev } => {
+                mean.is_finite() && stddev.is_finite() && stddev >= 0.0
+            }
+            Initializer::RandomUniform { minval, maxval } => {
+                minval.is_finite() && maxval.is_finite() && minval <= maxval
+            }
+            Initializer::VarianceScaling { scale, .. } => scale.is_finite() && scale > 0.0,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(format!("invalid parameters {self:?}"))
+        }
+    }
+
     /// Keras's `VarianceScaling(scale, mode, distribution)` from its string arguments
     /// (`"fan_in"`, `"fan_out"`, `"fan_avg"`; `"truncated_normal"` (alias `"normal"`),
     /// `"untruncated_normal"`, `"uniform"`).

@@ -31,6 +31,22 @@ impl Regularizer {
         }
     }
 
+    /// Checks the factors: finite and ≥ 0, as Keras requires when a regularizer is made (a layer
+    /// checks its regularizers when it is added to a model or loaded from a file).
+    pub fn validate(&self) -> Result<(), String> {
+        let (l1, l2) = match *self {
+            Regularizer::L1(l1) => (l1, 0.0),
+            Regularizer::L2(l2) => (0.0, l2),
+            Regularizer::L1L2 { l1, l2 } => (l1, l2),
+        };
+        for (name, v) in [("l1", l1), ("l2", l2)] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(format!("{name} must be finite and ≥ 0, found {v}"));
+            }
+        }
+        Ok(())
+    }
+
     /// The penalty's value for a plain tensor (for tests and reporting).
     pub fn value(&self, w: &strata_tensor::Tensor) -> f32 {
         let abs: f64 = w.as_slice().iter().map(|v| v.abs() as f64).sum();

@@ -211,3 +211,100 @@ fn mc_dropout_samples_vary_and_leave_batch_norm_statistics_alone() {
         "sampling must not touch BN statistics"
     );
 }
+
+/// Builds `layer` for `input` features and returns the error's text (the layer must refuse).
+fn refused(mut layer: impl Layer, input: &[usize]) -> String {
+    let mut rng = StdRng::seed_from_u64(1);
+    match layer.build(input, &mut rng) {
+        Ok(_) => panic!("{} accepted an invalid configuration", layer.class_name()),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn configurations_no_builder_should_accept_are_refused_when_the_layer_is_built() {
+    // The checks run when a layer is built or loaded, so a file is held to the same rules.
+    let nan = f32::NAN;
+    let cases = [
+        (
+            refused(Dense::new(2).kernel_regularizer(Regularizer::L2(nan)), &[3]),
+            "kernel_regularizer",
+        ),
+        (
+            refused(Dense::new(2).bias_regularizer(Regularizer::L1(-0.5)), &[3]),
+            "bias_regularizer",
+        ),
+        (
+            refused(
+                Dense::new(2).kernel_constraint(Constraint::MaxNorm {
+                    max_value: f32::INFINITY,
+                    axis: 0,
+                }),
+                &[3],
+            ),
+            "kernel_constraint",
+        ),
+        (
+            refused(
+                Dense::new(2).kernel_constraint(Constraint::UnitNorm { axis: 2 }),
+                &[3],
+            ),
+            "axis 2 is out of range",
+        ),
+        (
+            refused(
+                Dense::new(2).bias_constraint(Constraint::MaxNorm {
+                    max_value: 1.0,
+                    axis: 1,
+                }),
+                &[3],
+            ),
+            "bias_constraint",
+        ),
+        (
+            refused(
+                Dense::new(2).kernel_initializer(Initializer::RandomNormal {
+                    mean: 0.0,
+                    stddev: -1.0,
+                }),
+                &[3],
+            ),
+            "kernel_initializer",
+        ),
+        (
+            refused(
+                Dense::new(2).kernel_initializer(Initializer::VarianceScaling {
+                    scale: nan,
+                    mode: FanMode::FanIn,
+                    distribution: Distribution::Uniform,
+                }),
+                &[3],
+            ),
+            "kernel_initializer",
+        ),
+        (
+            refused(
+                Dense::new(2).activation(Activation::Elu {
+                    alpha: f32::INFINITY,
+                }),
+                &[3],
+            ),
+            "activation",
+        ),
+        (
+            refused(BatchNormalization::new().epsilon(nan), &[3]),
+            "epsilon",
+        ),
+        (
+            refused(BatchNormalization::new().epsilon(f32::INFINITY), &[3]),
+            "epsilon",
+        ),
+        (refused(LeakyReLU::new(-0.1), &[3]), "negative_slope"),
+        (refused(LeakyReLU::new(nan), &[3]), "negative_slope"),
+        (refused(ELU::new(nan), &[3]), "alpha"),
+        (refused(Dropout::new(nan, 1), &[3]), "rate"),
+    ];
+    for (message, expected) in cases {
+        assert!(message.contains(expected), "{message:?} lacks {expected:?}");
+    }
+}
