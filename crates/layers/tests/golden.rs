@@ -7,6 +7,10 @@ use strata_autograd::Tape;
 use strata_layers::*;
 use strata_tensor::Tensor;
 
+#[path = "../../../tools/golden/non_finite.rs"]
+mod non_finite;
+use non_finite::floats_or_non_finite;
+
 fn golden() -> Value {
     serde_json::from_str(include_str!("golden/layers.json")).unwrap()
 }
@@ -92,21 +96,6 @@ fn every_activation_matches_keras() {
         1e-5,
         "ELU(0.5)",
     );
-}
-
-/// A golden list that may hold the strings "nan", "inf" and "-inf" (JSON has no such numbers).
-fn floats_or_non_finite(v: &Value) -> Vec<f32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| match x.as_str() {
-            Some("nan") => f32::NAN,
-            Some("inf") => f32::INFINITY,
-            Some("-inf") => f32::NEG_INFINITY,
-            Some(other) => panic!("unexpected golden string {other:?}"),
-            None => x.as_f64().unwrap() as f32,
-        })
-        .collect()
 }
 
 /// Keras's NaN must be NaN where the input is NaN and non-finite elsewhere (Keras's own NaN

@@ -6,6 +6,10 @@ use strata_autograd::{Gradients, Param, Tape};
 use strata_optim::*;
 use strata_tensor::Tensor;
 
+#[path = "../../../tools/golden/non_finite.rs"]
+mod non_finite;
+use non_finite::floats_or_non_finite;
+
 fn golden() -> Value {
     serde_json::from_str(include_str!("golden/optim.json")).unwrap()
 }
@@ -538,21 +542,6 @@ fn plain_sgd_updates_a_kernel_from_the_gradient_factors() {
             "{name}: the kernel moved"
         );
     }
-}
-
-/// A golden list that may hold the strings "nan", "inf" and "-inf" (JSON has no such numbers).
-fn floats_or_non_finite(v: &Value) -> Vec<f32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| match x.as_str() {
-            Some("nan") => f32::NAN,
-            Some("inf") => f32::INFINITY,
-            Some("-inf") => f32::NEG_INFINITY,
-            Some(other) => panic!("unexpected golden string {other:?}"),
-            None => x.as_f64().unwrap() as f32,
-        })
-        .collect()
 }
 
 #[test]
