@@ -24,8 +24,23 @@ fn say(line: &str) {
 
 fn format_logs(logs: &Logs) -> String {
     logs.iter()
-        .map(|(k, v)| format!(" - {k}: {v:.4}"))
+        .map(|(k, v)| format!(" - {k}: {}", python_float(v, Some(4))))
         .collect()
+}
+
+/// `v` as Python prints a float (Keras's progress line formats with `.4f`, `CSVLogger` with
+/// `str`): NaN and infinities as `nan`, `inf` and `-inf` rather than Rust's `NaN`.
+pub(crate) fn python_float(v: f32, decimals: Option<usize>) -> String {
+    if v.is_nan() {
+        "nan".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "inf".into() } else { "-inf".into() }
+    } else {
+        match decimals {
+            Some(d) => format!("{v:.d$}"),
+            None => v.to_string(),
+        }
+    }
 }
 
 fn per_step(elapsed: Duration, steps: usize) -> String {
@@ -101,5 +116,24 @@ impl Progress {
             (None, 1 | 2) => say(&line),
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_values_print_as_keras_prints_them() {
+        let mut logs = Logs::default();
+        logs.insert("accuracy", 0.5);
+        logs.insert("loss", f32::NAN);
+        logs.insert("val_loss", f32::INFINITY);
+        logs.insert("lr", f32::NEG_INFINITY);
+        assert_eq!(
+            format_logs(&logs),
+            " - accuracy: 0.5000 - loss: nan - val_loss: inf - lr: -inf"
+        );
+        assert_eq!(python_float(0.484375, None), "0.484375");
     }
 }

@@ -249,6 +249,8 @@ fn a_nan_in_the_data_shows_as_a_nan_loss_through_relu_and_stops_training() {
             .is_finite()
     );
     let mut guard = TerminateOnNaN::new();
+    let path = temp_path("nan-log.csv");
+    let mut csv = CsvLogger::new(&path);
     let history = model
         .fit(
             &data,
@@ -256,10 +258,14 @@ fn a_nan_in_the_data_shows_as_a_nan_loss_through_relu_and_stops_training() {
                 .batch_size(16)
                 .shuffle(false)
                 .verbose(0)
-                .callback(&mut guard),
+                .callback(&mut guard)
+                .callback(&mut csv),
         )
         .unwrap();
     assert!(guard.terminated);
     assert_eq!(history.epochs.len(), 1);
     assert!(history.get("loss").unwrap()[0].is_nan());
+    // Written as Python writes it (Keras's CSVLogger), which pandas and numpy read back.
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.lines().nth(1).unwrap().ends_with(",nan"), "{text}");
 }

@@ -77,7 +77,10 @@ impl Callback for CsvLogger {
             .as_ref()
             .expect("set above")
             .iter()
-            .map(|k| logs.get(k).map_or(String::new(), |v| v.to_string()))
+            .map(|k| {
+                logs.get(k)
+                    .map_or(String::new(), |v| crate::progress::python_float(v, None))
+            })
             .collect();
         text += &format!("{epoch}{sep}{}\n", values.join(&sep));
         file.write_all(text.as_bytes())
