@@ -22,6 +22,8 @@ use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use strata::prelude::*;
 
+mod common;
+
 struct Counting;
 
 static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
@@ -114,18 +116,7 @@ impl Callback for PerStep {
 
 /// Fashion-MNIST-shaped random data: `n` images of 28×28 in [0, 1), 10 classes.
 fn data(n: usize) -> Dataset {
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
-    let x: Vec<f32> = (0..n * 784)
-        .map(|_| (next() % 1000) as f32 / 1000.0)
-        .collect();
-    let y: Vec<u32> = (0..n).map(|_| (next() % 10) as u32).collect();
-    Dataset::from_tensor(&Tensor::from_vec(&[n, 28, 28], x).unwrap(), y).unwrap()
+    common::random_classes(n, &[28, 28], 0x9e37_79b9_7f4a_7c15)
 }
 
 /// Trains one epoch of `model` on `train` and returns the allocation count of each step after

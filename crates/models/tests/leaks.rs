@@ -14,6 +14,8 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicI64, Ordering};
 use strata::prelude::*;
 
+mod common;
+
 struct Tracking;
 
 static LIVE: AtomicI64 = AtomicI64::new(0);
@@ -64,18 +66,7 @@ fn retained() -> i64 {
 
 /// `n` samples of 256 features and 10 classes (a batch of 32 is 32 KiB of inputs).
 fn data(n: usize, seed: u64) -> Dataset {
-    let mut state = seed | 1;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
-    let x: Vec<f32> = (0..n * 256)
-        .map(|_| (next() % 1000) as f32 / 1000.0)
-        .collect();
-    let y: Vec<u32> = (0..n).map(|_| (next() % 10) as u32).collect();
-    Dataset::from_tensor(&Tensor::from_vec(&[n, 256], x).unwrap(), y).unwrap()
+    common::random_classes(n, &[256], seed)
 }
 
 /// Records the retained heap at the end of every epoch.

@@ -52,3 +52,23 @@ pub fn same_bits(a: &[Tensor], b: &[Tensor]) -> bool {
                     .all(|(x, y)| x.to_bits() == y.to_bits())
         })
 }
+
+/// `n` samples of shape `sample` with values in [0, 1) and 10 random classes, from a seeded
+/// xorshift generator (no dependency, so tests that count allocations can use it).
+pub fn random_classes(n: usize, sample: &[usize], seed: u64) -> Dataset {
+    let mut state = seed | 1;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let features: usize = sample.iter().product();
+    let x: Vec<f32> = (0..n * features)
+        .map(|_| (next() % 1000) as f32 / 1000.0)
+        .collect();
+    let y: Vec<u32> = (0..n).map(|_| (next() % 10) as u32).collect();
+    let mut shape = vec![n];
+    shape.extend_from_slice(sample);
+    Dataset::from_tensor(&Tensor::from_vec(&shape, x).unwrap(), y).unwrap()
+}
