@@ -1085,7 +1085,7 @@ const TRANSPOSED_MAX_ELEMENTS: usize = 1 << 18;
 /// Whether the `gemm` crate runs its AVX2 kernels on this CPU (AVX2 and FMA, no AVX-512): the
 /// kernels [`stores_transposed`]'s path and [`GemmKernel::Packed`]'s choice were measured
 /// against.
-fn crate_runs_avx2() -> bool {
+pub(crate) fn crate_runs_avx2() -> bool {
     static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *ENABLED.get_or_init(|| {
         #[cfg(target_arch = "x86_64")]
