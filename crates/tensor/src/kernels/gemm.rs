@@ -1439,7 +1439,7 @@ pub(crate) mod tests {
     }
 
     /// Asserts that `got` and `want` hold the same floats, bit for bit.
-    fn assert_same_bits(got: &[f32], want: &[f32], case: &str) {
+    pub(crate) fn assert_same_bits(got: &[f32], want: &[f32], case: &str) {
         assert_eq!(got.len(), want.len(), "{case}");
         let differ = got
             .iter()

@@ -239,10 +239,8 @@ mod tests {
         if !crate::kernels::Isa::Avx2.is_supported() {
             return;
         }
+        use crate::kernels::gemm::tests::assert_same_bits;
         let against_crate = crate::kernels::gemm::crate_runs_avx2();
-        let same_bits = |x: &[f32], y: &[f32]| {
-            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| x.to_bits() == y.to_bits())
-        };
         for (m, k, n) in [(32, 9, 23), (48, 600, 70), (32, 784, 300), (16, 1100, 40)] {
             for (ta, tb) in [
                 (Transpose::No, Transpose::No),
@@ -282,7 +280,7 @@ mod tests {
                             got.as_mut_ptr(),
                         )
                     };
-                    assert!(same_bits(&got, &model), "order: {what}");
+                    assert_same_bits(&got, &model, &format!("order: {what}"));
                     if against_crate {
                         let want = crate::kernels::gemm::tests::crate_column_major(
                             ops,
@@ -290,7 +288,7 @@ mod tests {
                             depth.clone(),
                             cols.clone(),
                         );
-                        assert!(same_bits(&got, &want), "crate bits: {what}");
+                        assert_same_bits(&got, &want, &format!("crate bits: {what}"));
                     }
                 }
             }
