@@ -1257,11 +1257,10 @@ pub(crate) mod tests {
                     }
                     for parts in [2, 3, 4, 7, 8] {
                         let split = run(parts, accumulate);
-                        assert!(
-                            one.iter()
-                                .zip(&split)
-                                .all(|(x, y)| x.to_bits() == y.to_bits()),
-                            "{kernel:?} {m}x{k}x{n} {ta:?} {tb:?} in {parts} parts differs"
+                        assert_same_bits(
+                            &split,
+                            &one,
+                            &format!("{kernel:?} {m}x{k}x{n} {ta:?} {tb:?} in {parts} parts"),
                         );
                     }
                 }
@@ -1338,11 +1337,10 @@ pub(crate) mod tests {
                     );
                 }
                 for parts in [2, 3] {
-                    assert!(
-                        one.iter()
-                            .zip(run(parts))
-                            .all(|(x, y)| x.to_bits() == y.to_bits()),
-                        "{kernel:?} {m}x{k}x{n} {ta:?} {tb:?} in {parts} parts differs"
+                    assert_same_bits(
+                        &run(parts),
+                        &one,
+                        &format!("{kernel:?} {m}x{k}x{n} {ta:?} {tb:?} in {parts} parts"),
                     );
                 }
             }
@@ -1585,12 +1583,10 @@ pub(crate) mod tests {
             let direct = run(GemmKernel::CrateDirect, 1);
             for parts in [1, 2, 4] {
                 let transposed = run(GemmKernel::Crate, parts);
-                assert!(
-                    direct
-                        .iter()
-                        .zip(&transposed)
-                        .all(|(x, y)| x.to_bits() == y.to_bits()),
-                    "{m}x{k}x{n} {ta:?} {tb:?} in {parts} parts: the transposed store differs"
+                assert_same_bits(
+                    &transposed,
+                    &direct,
+                    &format!("{m}x{k}x{n} {ta:?} {tb:?} in {parts} parts: the transposed store"),
                 );
             }
         });
@@ -1635,11 +1631,10 @@ pub(crate) mod tests {
                     };
                     let one = run(1);
                     for parts in [2, 3, 4, 7] {
-                        assert!(
-                            one.iter()
-                                .zip(run(parts))
-                                .all(|(x, y)| x.to_bits() == y.to_bits()),
-                            "{kernel:?} {m}x{k}x{n} scaled add in {parts} parts differs"
+                        assert_same_bits(
+                            &run(parts),
+                            &one,
+                            &format!("{kernel:?} {m}x{k}x{n} scaled add in {parts} parts"),
                         );
                     }
                 }
@@ -1780,12 +1775,7 @@ pub(crate) mod tests {
                 n,
             };
             GemmView::new(ops, &mut got, false).run(GemmKernel::Crate, parts, None);
-            assert!(
-                got.iter()
-                    .zip(&halves)
-                    .all(|(x, y)| x.to_bits() == y.to_bits()),
-                "{parts} parts"
-            );
+            assert_same_bits(&got, &halves, &format!("{parts} parts"));
             assert!(
                 got.iter()
                     .zip(&straight)

@@ -578,11 +578,7 @@ mod tests {
             block(o, straight.as_mut_ptr(), Store::Overwrite, 0..m, 0..n, 0..k);
         }
         let halves: Vec<f32> = first.iter().zip(&second).map(|(x, y)| x + y).collect();
-        assert!(
-            got.iter()
-                .zip(&halves)
-                .all(|(x, y)| x.to_bits() == y.to_bits())
-        );
+        super::super::gemm::tests::assert_same_bits(&got, &halves, "the sum of the two halves");
         assert!(
             got.iter()
                 .zip(&straight)
